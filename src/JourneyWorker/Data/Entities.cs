@@ -1,0 +1,174 @@
+namespace JourneyWorker.Data;
+
+// Entities are persistence shapes only: endpoints map them to sealed record responses.
+// Timestamps are UTC DateTime; due-work columns on the hot table are unix milliseconds so
+// that SQL can compare and order them on any provider.
+
+public sealed class Profile
+{
+    public long Id { get; set; }
+    /// <summary>Free-form JSON object of profile attributes.</summary>
+    public string Attributes { get; set; } = "{}";
+    public bool ConsentEmail { get; set; } = true;
+    public bool ConsentPush { get; set; } = true;
+    public bool IsTest { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+    public List<ProfileIdentity> Identities { get; set; } = [];
+    public List<PushToken> PushTokens { get; set; } = [];
+}
+
+public sealed class ProfileIdentity
+{
+    public long Id { get; set; }
+    public long ProfileId { get; set; }
+    public required string Namespace { get; set; }
+    public required string Value { get; set; }
+}
+
+public sealed class PushToken
+{
+    public long Id { get; set; }
+    public long ProfileId { get; set; }
+    public required string Token { get; set; }
+    public required string Platform { get; set; }
+    /// <summary>Set when the push service reported the token dead; retired tokens are never used again.</summary>
+    public DateTime? RetiredAt { get; set; }
+}
+
+public sealed class Audience
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    public required string Rule { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+public sealed class EventConfig
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    /// <summary>"ruleBased" or "systemGenerated".</summary>
+    public required string IdType { get; set; }
+    public string? Condition { get; set; }
+    /// <summary>For systemGenerated configurations: the value a payload carries as field eventID.</summary>
+    public string? EventId { get; set; }
+    public required string Namespace { get; set; }
+    public required string ProfileIdentifier { get; set; }
+    /// <summary>JSON array of {path, type}.</summary>
+    public string Fields { get; set; } = "[]";
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+public sealed class Journey
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public List<JourneyVersion> Versions { get; set; } = [];
+}
+
+public sealed class JourneyVersion
+{
+    public Guid Id { get; set; }
+    public Guid JourneyId { get; set; }
+    public int Version { get; set; }
+    /// <summary>draft, live, closed, stopped or finished.</summary>
+    public required string Status { get; set; }
+    /// <summary>The journey definition as posted (JSON).</summary>
+    public required string Definition { get; set; }
+    public bool TestMode { get; set; }
+    public TimeSpan? WaitOverride { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+    public DateTime? PublishedAt { get; set; }
+    public DateTime? EndedAt { get; set; }
+}
+
+public sealed class JourneyInstance
+{
+    public long Id { get; set; }
+    public Guid JourneyId { get; set; }
+    public Guid JourneyVersionId { get; set; }
+    public long ProfileId { get; set; }
+    /// <summary>active (due now), waiting, completed, failed or exited.</summary>
+    public required string Status { get; set; }
+    public string? NodeId { get; set; }
+    /// <summary>Unix ms when the instance is due (step to run or wait timing out); null while it waits without a timeout.</summary>
+    public long? DueAt { get; set; }
+    /// <summary>What a waiting instance waits for, e.g. "event:purchase" or "reaction:emailOpened:first".</summary>
+    public string? WaitingFor { get; set; }
+    public string? LeaseOwner { get; set; }
+    public long? LeaseUntil { get; set; }
+    /// <summary>JSON object: events.&lt;name&gt; payloads and other per-instance state.</summary>
+    public string Context { get; set; } = "{}";
+    public bool IsTest { get; set; }
+    /// <summary>Next step sequence number; with the unique (InstanceId, Seq) key a step can never be recorded twice.</summary>
+    public int NextSeq { get; set; }
+    /// <summary>Unix ms of the journey's global timeout for this instance.</summary>
+    public long DeadlineAt { get; set; }
+    public DateTime EnteredAt { get; set; }
+    public DateTime? EndedAt { get; set; }
+    public string? EndReason { get; set; }
+}
+
+public sealed class InstanceStep
+{
+    public long Id { get; set; }
+    public long InstanceId { get; set; }
+    public int Seq { get; set; }
+    public required string NodeId { get; set; }
+    /// <summary>entered, succeeded, failed, timedOut, skipped or exited.</summary>
+    public required string Outcome { get; set; }
+    public DateTime At { get; set; }
+    public string? Detail { get; set; }
+}
+
+public sealed class OutboxMessage
+{
+    public long Id { get; set; }
+    public long InstanceId { get; set; }
+    public required string NodeId { get; set; }
+    /// <summary>email or push.</summary>
+    public required string Channel { get; set; }
+    /// <summary>Stable per (instance, node): a retry after a crash reuses it.</summary>
+    public required string MessageId { get; set; }
+    /// <summary>pending, sent, failed or skipped.</summary>
+    public required string Status { get; set; }
+    public int Attempts { get; set; }
+    public string? Error { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? SentAt { get; set; }
+}
+
+public sealed class StoredEvent
+{
+    public Guid Id { get; set; }
+    public DateTime ReceivedAt { get; set; }
+    public string? IdempotencyKey { get; set; }
+    public required string Payload { get; set; }
+    /// <summary>JSON array of matched configuration names.</summary>
+    public string Matched { get; set; } = "[]";
+    public long? ProfileId { get; set; }
+    public int Routed { get; set; }
+    public string? Reason { get; set; }
+}
+
+public sealed class TrackedLink
+{
+    public long Id { get; set; }
+    public long OutboxMessageId { get; set; }
+    public int Index { get; set; }
+    public required string Url { get; set; }
+}
+
+public sealed class MessageReaction
+{
+    public long Id { get; set; }
+    public long OutboxMessageId { get; set; }
+    /// <summary>emailOpened, emailClicked, pushOpened or unsubscribed.</summary>
+    public required string Kind { get; set; }
+    public DateTime At { get; set; }
+}

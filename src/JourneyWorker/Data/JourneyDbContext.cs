@@ -1,0 +1,90 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace JourneyWorker.Data;
+
+public sealed class JourneyDbContext(DbContextOptions<JourneyDbContext> options) : DbContext(options)
+{
+    public DbSet<Profile> Profiles => Set<Profile>();
+    public DbSet<ProfileIdentity> ProfileIdentities => Set<ProfileIdentity>();
+    public DbSet<PushToken> PushTokens => Set<PushToken>();
+    public DbSet<Audience> Audiences => Set<Audience>();
+    public DbSet<EventConfig> EventConfigs => Set<EventConfig>();
+    public DbSet<Journey> Journeys => Set<Journey>();
+    public DbSet<JourneyVersion> JourneyVersions => Set<JourneyVersion>();
+    public DbSet<JourneyInstance> JourneyInstances => Set<JourneyInstance>();
+    public DbSet<InstanceStep> InstanceSteps => Set<InstanceStep>();
+    public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
+    public DbSet<StoredEvent> StoredEvents => Set<StoredEvent>();
+    public DbSet<TrackedLink> TrackedLinks => Set<TrackedLink>();
+    public DbSet<MessageReaction> MessageReactions => Set<MessageReaction>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite hands DateTime back as Unspecified; everything we store is UTC.
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Profile>(e =>
+        {
+            e.HasMany(p => p.Identities).WithOne().HasForeignKey(i => i.ProfileId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(p => p.PushTokens).WithOne().HasForeignKey(t => t.ProfileId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<ProfileIdentity>(e =>
+        {
+            e.HasIndex(i => new { i.Namespace, i.Value }).IsUnique();
+            e.HasIndex(i => i.ProfileId);
+        });
+        modelBuilder.Entity<PushToken>().HasIndex(t => new { t.ProfileId, t.Token }).IsUnique();
+        modelBuilder.Entity<Audience>().HasIndex(a => a.Name);
+        modelBuilder.Entity<EventConfig>(e =>
+        {
+            e.HasIndex(c => c.Name).IsUnique();
+            e.HasIndex(c => c.EventId).IsUnique();
+        });
+        modelBuilder.Entity<Journey>()
+            .HasMany(j => j.Versions).WithOne().HasForeignKey(v => v.JourneyId).OnDelete(DeleteBehavior.Cascade);
+        modelBuilder.Entity<JourneyVersion>(e =>
+        {
+            e.HasIndex(v => new { v.JourneyId, v.Version }).IsUnique();
+            e.HasIndex(v => v.Status);
+        });
+        modelBuilder.Entity<JourneyInstance>(e =>
+        {
+            // The poll: due work by status and due time.
+            e.HasIndex(i => new { i.Status, i.DueAt });
+            e.HasIndex(i => new { i.JourneyVersionId, i.Status });
+            e.HasIndex(i => i.ProfileId);
+            // A profile is in a journey at most once at a time, whatever the version.
+            e.HasIndex(i => new { i.JourneyId, i.ProfileId })
+                .IsUnique()
+                .HasFilter("\"Status\" IN ('active', 'waiting')")
+                .HasDatabaseName("UX_JourneyInstances_Running");
+            e.HasIndex(i => new { i.WaitingFor, i.ProfileId });
+        });
+        modelBuilder.Entity<InstanceStep>(e =>
+        {
+            e.HasIndex(s => new { s.InstanceId, s.Seq }).IsUnique();
+            e.HasIndex(s => new { s.NodeId, s.Outcome });
+        });
+        modelBuilder.Entity<OutboxMessage>(e =>
+        {
+            e.HasIndex(m => new { m.InstanceId, m.NodeId }).IsUnique();
+            e.HasIndex(m => m.MessageId).IsUnique();
+        });
+        modelBuilder.Entity<StoredEvent>(e =>
+        {
+            e.HasIndex(ev => ev.IdempotencyKey).IsUnique();
+            e.HasIndex(ev => ev.ProfileId);
+        });
+        modelBuilder.Entity<TrackedLink>().HasIndex(l => new { l.OutboxMessageId, l.Index }).IsUnique();
+        modelBuilder.Entity<MessageReaction>().HasIndex(r => new { r.OutboxMessageId, r.Kind }).IsUnique();
+    }
+
+    private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+}

@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace JourneyWorker.Infrastructure;
+
+public sealed class SecurityOptions
+{
+    public const string Section = "Security";
+    public string? AdminApiKey { get; set; }
+    public string? IngestApiKey { get; set; }
+}
+
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+    /// <summary>SQLite PRAGMA synchronous: Normal survives a process crash, Full also a power cut.</summary>
+    [AllowedValues("Off", "Normal", "Full", "Extra")]
+    public string Synchronous { get; set; } = "Normal";
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class ImportOptions
+{
+    public const string Section = "Import";
+    [Range(1L, long.MaxValue)]
+    public long MaxBytes { get; set; } = 1L << 30;
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxLineBytes { get; set; } = 64 * 1024;
+}

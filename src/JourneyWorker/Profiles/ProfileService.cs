@@ -1,0 +1,141 @@
+using System.Text.Json.Nodes;
+using JourneyWorker.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace JourneyWorker.Profiles;
+
+/// <summary>Why an upsert could not be applied; mapped to 400/409 by the endpoints and to a line error by the import.</summary>
+public sealed record UpsertProblem(int Status, string Field, string Message);
+
+public sealed class ProfileService(JourneyDbContext db, TimeProvider time)
+{
+    public Task<Profile?> FindAsync(string ns, string identity, CancellationToken cancellationToken) =>
+        db.Profiles
+            .Include(p => p.Identities)
+            .Include(p => p.PushTokens)
+            .Where(p => p.Identities.Any(i => i.Namespace == ns && i.Value == identity))
+            .AsSplitQuery()
+            .FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>
+    /// Creates or replaces the profile that owns any of the given identities. The identities of the
+    /// request replace the stored ones; an identity owned by another profile is a conflict.
+    /// Changes are tracked, not saved.
+    /// </summary>
+    public async Task<(Profile? Profile, UpsertProblem? Problem)> UpsertAsync(
+        (string Namespace, string Value)? anchor, ProfileRequest request, CancellationToken cancellationToken)
+    {
+        var identities = new Dictionary<string, string>(request.Identities ?? [], StringComparer.Ordinal);
+        if (anchor is { } a)
+        {
+            if (identities.TryGetValue(a.Namespace, out var other) && other != a.Value)
+            {
+                return (null, new(400, $"identities.{a.Namespace}",
+                    $"The body names {a.Namespace} '{other}' but the path names '{a.Value}': the path identity must be one of the profile's identities."));
+            }
+            identities[a.Namespace] = a.Value;
+        }
+
+        if (identities.Count == 0)
+        {
+            return (null, new(400, "identities", "A profile needs at least one identity."));
+        }
+
+        var namespaces = identities.Keys.ToList();
+        var values = identities.Values.ToList();
+        var candidates = await db.ProfileIdentities
+            .Where(i => namespaces.Contains(i.Namespace) && values.Contains(i.Value))
+            .ToListAsync(cancellationToken);
+        var owners = candidates
+            .Where(i => identities.TryGetValue(i.Namespace, out var v) && v == i.Value)
+            .ToList();
+        var ownerIds = owners.Select(o => o.ProfileId).Distinct().ToList();
+        if (ownerIds.Count > 1)
+        {
+            var clash = owners.First(o => o.ProfileId != ownerIds[0]);
+            return (null, new(409, $"identities.{clash.Namespace}",
+                $"The identity {clash.Namespace} '{clash.Value}' belongs to another profile (id {clash.ProfileId})."));
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        Profile profile;
+        if (ownerIds.Count == 1)
+        {
+            profile = await db.Profiles.Include(p => p.Identities).Include(p => p.PushTokens).AsSplitQuery()
+                .SingleAsync(p => p.Id == ownerIds[0], cancellationToken);
+        }
+        else
+        {
+            profile = new Profile { CreatedAt = now };
+            db.Profiles.Add(profile);
+        }
+
+        ApplyIdentities(profile, identities);
+        ApplyPushTokens(profile, request.PushTokens ?? []);
+        profile.Attributes = (request.Attributes ?? []).ToJsonString();
+        profile.ConsentEmail = request.Consent?.Email ?? true;
+        profile.ConsentPush = request.Consent?.Push ?? true;
+        profile.IsTest = request.TestProfile ?? false;
+        profile.UpdatedAt = now;
+        return (profile, null);
+    }
+
+    private static void ApplyIdentities(Profile profile, Dictionary<string, string> identities)
+    {
+        profile.Identities.RemoveAll(i => !(identities.TryGetValue(i.Namespace, out var v) && v == i.Value));
+        foreach (var (ns, value) in identities)
+        {
+            if (!profile.Identities.Any(i => i.Namespace == ns && i.Value == value))
+            {
+                profile.Identities.Add(new ProfileIdentity { Namespace = ns, Value = value });
+            }
+        }
+    }
+
+    private static void ApplyPushTokens(Profile profile, List<PushTokenRequest> tokens)
+    {
+        var wanted = tokens.DistinctBy(t => t.Token).ToDictionary(t => t.Token!, t => t.Platform!, StringComparer.Ordinal);
+        profile.PushTokens.RemoveAll(t => !wanted.ContainsKey(t.Token));
+        foreach (var (token, platform) in wanted)
+        {
+            var existing = profile.PushTokens.FirstOrDefault(t => t.Token == token);
+            if (existing is null)
+            {
+                profile.PushTokens.Add(new PushToken { Token = token, Platform = platform });
+            }
+            else
+            {
+                existing.Platform = platform;
+            }
+        }
+    }
+
+    /// <summary>Forgets the person: the profile and everything recorded about it, in one transaction.</summary>
+    public async Task<bool> DeleteAsync(long profileId, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var instances = db.JourneyInstances.Where(i => i.ProfileId == profileId).Select(i => i.Id);
+        var messages = db.OutboxMessages.Where(m => instances.Contains(m.InstanceId)).Select(m => m.Id);
+        await db.TrackedLinks.Where(l => messages.Contains(l.OutboxMessageId)).ExecuteDeleteAsync(cancellationToken);
+        await db.MessageReactions.Where(r => messages.Contains(r.OutboxMessageId)).ExecuteDeleteAsync(cancellationToken);
+        await db.OutboxMessages.Where(m => instances.Contains(m.InstanceId)).ExecuteDeleteAsync(cancellationToken);
+        await db.InstanceSteps.Where(s => instances.Contains(s.InstanceId)).ExecuteDeleteAsync(cancellationToken);
+        await db.JourneyInstances.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+        await db.StoredEvents.Where(e => e.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+        await db.PushTokens.Where(t => t.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+        await db.ProfileIdentities.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+        var deleted = await db.Profiles.Where(p => p.Id == profileId).ExecuteDeleteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted > 0;
+    }
+
+    public static ProfileResponse ToResponse(Profile p) => new(
+        p.Id,
+        p.Identities.OrderBy(i => i.Namespace, StringComparer.Ordinal).ToDictionary(i => i.Namespace, i => i.Value),
+        JsonNode.Parse(p.Attributes) as JsonObject ?? [],
+        [.. p.PushTokens.Select(t => new PushTokenResponse(t.Token, t.Platform, t.RetiredAt is null))],
+        new ConsentResponse(p.ConsentEmail, p.ConsentPush),
+        p.IsTest,
+        p.CreatedAt,
+        p.UpdatedAt);
+}

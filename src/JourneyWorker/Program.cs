@@ -1,7 +1,12 @@
 using FluentValidation;
+using JourneyWorker.Channels;
 using JourneyWorker.Data;
+using JourneyWorker.Events;
 using JourneyWorker.Infrastructure;
+using JourneyWorker.Journeys;
 using JourneyWorker.Profiles;
+using JourneyWorker.Runtime;
+using JourneyWorker.Tracking;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -16,6 +21,11 @@ builder.Services.AddHealth();
 builder.Services.AddJourneyMetrics();
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddProfiles();
+builder.Services.AddChannels();
+builder.Services.AddTracking();
+builder.Services.AddRuntime();
+builder.Services.AddJourneys();
+builder.Services.AddEventIntake();
 
 var app = builder.Build();
 
@@ -27,6 +37,9 @@ app.MapSwagger();
 app.MapHealth();
 app.MapMetrics();
 app.MapProfiles();
+app.MapJourneys();
+app.MapEventIntake();
+app.MapTracking();
 
 app.Run();
 

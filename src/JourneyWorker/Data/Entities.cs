@@ -85,6 +85,8 @@ public sealed class JourneyVersion
     public DateTime UpdatedAt { get; set; }
     public DateTime? PublishedAt { get; set; }
     public DateTime? EndedAt { get; set; }
+    /// <summary>When a once-scheduled Read Audience finished; a read interrupted by a restart runs again (admission skips profiles already in).</summary>
+    public DateTime? AudienceReadAt { get; set; }
 }
 
 public sealed class JourneyInstance

@@ -36,8 +36,7 @@ public sealed class JourneyDbContext(DbContextOptions<JourneyDbContext> options)
         modelBuilder.Entity<ProfileIdentity>(e =>
         {
             e.HasIndex(i => new { i.Namespace, i.Value }).IsUnique();
-            e.HasIndex(i => i.ProfileId);
-        });
+                    });
         modelBuilder.Entity<PushToken>().HasIndex(t => new { t.ProfileId, t.Token }).IsUnique();
         modelBuilder.Entity<Audience>().HasIndex(a => a.Name);
         modelBuilder.Entity<EventConfig>(e =>
@@ -57,13 +56,14 @@ public sealed class JourneyDbContext(DbContextOptions<JourneyDbContext> options)
             // The poll: due work by status and due time.
             e.HasIndex(i => new { i.Status, i.DueAt });
             e.HasIndex(i => new { i.JourneyVersionId, i.Status });
-            e.HasIndex(i => i.ProfileId);
-            // A profile is in a journey at most once at a time, whatever the version.
+                        // A profile is in a journey at most once at a time, whatever the version.
             e.HasIndex(i => new { i.JourneyId, i.ProfileId })
                 .IsUnique()
                 .HasFilter("\"Status\" IN ('active', 'waiting')")
                 .HasDatabaseName("UX_JourneyInstances_Running");
-            e.HasIndex(i => new { i.WaitingFor, i.ProfileId });
+            e.HasIndex(i => new { i.ProfileId, i.WaitingFor });
+            // A runner commits only while it still holds the lease it claimed with.
+            e.Property(i => i.LeaseOwner).IsConcurrencyToken();
         });
         modelBuilder.Entity<InstanceStep>(e =>
         {

@@ -182,6 +182,7 @@ namespace JourneyWorker.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("LeaseOwner")
+                        .IsConcurrencyToken()
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("LeaseUntil")
@@ -205,8 +206,6 @@ namespace JourneyWorker.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProfileId");
-
                     b.HasIndex("JourneyId", "ProfileId")
                         .IsUnique()
                         .HasDatabaseName("UX_JourneyInstances_Running")
@@ -214,9 +213,9 @@ namespace JourneyWorker.Data.Migrations
 
                     b.HasIndex("JourneyVersionId", "Status");
 
-                    b.HasIndex("Status", "DueAt");
+                    b.HasIndex("ProfileId", "WaitingFor");
 
-                    b.HasIndex("WaitingFor", "ProfileId");
+                    b.HasIndex("Status", "DueAt");
 
                     b.ToTable("JourneyInstances");
                 });
@@ -225,6 +224,9 @@ namespace JourneyWorker.Data.Migrations
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("AudienceReadAt")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime>("CreatedAt")

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace JourneyWorker.Data.Migrations
 {
     [DbContext(typeof(JourneyDbContext))]
-    [Migration("20261128213910_Initial")]
+    [Migration("20261128215826_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -185,6 +185,7 @@ namespace JourneyWorker.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("LeaseOwner")
+                        .IsConcurrencyToken()
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("LeaseUntil")
@@ -208,8 +209,6 @@ namespace JourneyWorker.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProfileId");
-
                     b.HasIndex("JourneyId", "ProfileId")
                         .IsUnique()
                         .HasDatabaseName("UX_JourneyInstances_Running")
@@ -217,9 +216,9 @@ namespace JourneyWorker.Data.Migrations
 
                     b.HasIndex("JourneyVersionId", "Status");
 
-                    b.HasIndex("Status", "DueAt");
+                    b.HasIndex("ProfileId", "WaitingFor");
 
-                    b.HasIndex("WaitingFor", "ProfileId");
+                    b.HasIndex("Status", "DueAt");
 
                     b.ToTable("JourneyInstances");
                 });
@@ -228,6 +227,9 @@ namespace JourneyWorker.Data.Migrations
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("AudienceReadAt")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime>("CreatedAt")

@@ -206,7 +206,8 @@ namespace JourneyWorker.Data.Migrations
                     CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
                     UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
                     PublishedAt = table.Column<DateTime>(type: "TEXT", nullable: true),
-                    EndedAt = table.Column<DateTime>(type: "TEXT", nullable: true)
+                    EndedAt = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    AudienceReadAt = table.Column<DateTime>(type: "TEXT", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -296,19 +297,14 @@ namespace JourneyWorker.Data.Migrations
                 columns: new[] { "JourneyVersionId", "Status" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_JourneyInstances_ProfileId",
+                name: "IX_JourneyInstances_ProfileId_WaitingFor",
                 table: "JourneyInstances",
-                column: "ProfileId");
+                columns: new[] { "ProfileId", "WaitingFor" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_JourneyInstances_Status_DueAt",
                 table: "JourneyInstances",
                 columns: new[] { "Status", "DueAt" });
-
-            migrationBuilder.CreateIndex(
-                name: "IX_JourneyInstances_WaitingFor_ProfileId",
-                table: "JourneyInstances",
-                columns: new[] { "WaitingFor", "ProfileId" });
 
             migrationBuilder.CreateIndex(
                 name: "UX_JourneyInstances_Running",

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using JourneyWorker.Infrastructure;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace JourneyWorker.Events;
+
+public static class EventIntakeEndpoints
+{
+    public const int MaxEventBytes = 64 * 1024;
+    public const int MaxIdempotencyKeyLength = 200;
+
+    public static IServiceCollection AddEventIntake(this IServiceCollection services) => services.AddScoped<EventIntake>();
+
+    public static WebApplication MapEventIntake(this WebApplication app)
+    {
+        app.MapPost("/api/events", AcceptAsync).WithTags("Events").WithName("IngestEvent")
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.IngestPolicy)
+            .Accepts<JsonObject>("application/json")
+            .WithDescription("The raw event payload (a JSON object, at most 64 KiB). Answers 202 once the event is stored.");
+        return app;
+    }
+
+    private static async Task<Results<Accepted<EventAccepted>, ValidationProblem, ProblemHttpResult>> AcceptAsync(
+        HttpContext context, EventIntake intake, CancellationToken cancellationToken)
+    {
+        var key = context.Request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > MaxIdempotencyKeyLength)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Bad Idempotency-Key", detail: $"The Idempotency-Key header is longer than {MaxIdempotencyKeyLength} characters.");
+        }
+
+        if (context.Request.ContentLength > MaxEventBytes)
+        {
+            return TooLarge();
+        }
+
+        var body = await ReadBoundedAsync(context.Request.Body, cancellationToken);
+        if (body is null)
+        {
+            return TooLarge();
+        }
+
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Malformed JSON", detail: $"The event is not valid JSON: {e.Message}");
+        }
+
+        if (node is not JsonObject payload)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Not a JSON object", detail: "The event payload must be a JSON object.");
+        }
+
+        var result = await intake.AcceptAsync(payload, key.Length == 0 ? null : key, cancellationToken);
+        return result.FieldErrors is { } errors
+            ? TypedResults.ValidationProblem(errors, title: "The event does not fit its configuration")
+            : TypedResults.Accepted((string?)null, result.Accepted!);
+    }
+
+    private static async Task<byte[]?> ReadBoundedAsync(Stream body, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxEventBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static ProblemHttpResult TooLarge() =>
+        TypedResults.Problem(statusCode: 413, title: "Payload too large", detail: $"An event is at most {MaxEventBytes / 1024} KiB.");
+}

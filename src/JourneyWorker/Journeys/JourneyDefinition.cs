@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace JourneyWorker.Journeys;
+
+/// <summary>A journey as clients write it (CONTRACT "Journeys"). Every member is optional so that validation, not binding, reports what is missing.</summary>
+public sealed record JourneyDefinition(
+    string? Name,
+    string? Start,
+    string? Timeout,
+    ReentranceDefinition? Reentrance,
+    List<NodeDefinition>? Nodes);
+
+public sealed record ReentranceDefinition(bool? Allowed, string? WaitPeriod);
+
+/// <summary>One node; which members matter depends on <see cref="Type"/>.</summary>
+public sealed record NodeDefinition
+{
+    public string? Id { get; init; }
+    public string? Type { get; init; }
+    public string? Next { get; init; }
+
+    // readAudience
+    public string? Audience { get; init; }
+    public ScheduleDefinition? Schedule { get; init; }
+    /// <summary>Profiles per second admitted by Read Audience.</summary>
+    public double? Throttle { get; init; }
+
+    // email / push
+    public string? Subject { get; init; }
+    public string? Html { get; init; }
+    public string? Text { get; init; }
+    public string? Title { get; init; }
+    public string? Body { get; init; }
+    public Dictionary<string, string>? Data { get; init; }
+    public string? ErrorNext { get; init; }
+
+    // reaction / event waits
+    public string? Action { get; init; }
+    public string? Reaction { get; init; }
+    public string? Event { get; init; }
+    public string? Timeout { get; init; }
+    public string? TimeoutNext { get; init; }
+
+    // wait
+    public string? Duration { get; init; }
+    public DateTimeOffset? Until { get; init; }
+
+    // condition
+    public List<BranchDefinition>? Branches { get; init; }
+    public string? Otherwise { get; init; }
+
+    [JsonExtensionData]
+    public JsonObject? Unknown { get; init; }
+}
+
+public sealed record ScheduleDefinition(string? Frequency, DateTimeOffset? At, string? Cron);
+
+/// <summary>A condition branch: a data condition (<see cref="When"/>) or a share of profiles (<see cref="Percent"/>).</summary>
+public sealed record BranchDefinition(string? When, double? Percent, string? Next);
+
+public static class NodeTypes
+{
+    public const string ReadAudience = "readAudience";
+    public const string Event = "event";
+    public const string Reaction = "reaction";
+    public const string Email = "email";
+    public const string Push = "push";
+    public const string Wait = "wait";
+    public const string Condition = "condition";
+    public const string End = "end";
+
+    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End];
+
+    public static readonly string[] Reactions = ["emailOpened", "emailClicked", "pushOpened"];
+
+    public static readonly string[] Frequencies = ["once", "daily", "weekly", "cron"];
+}
+
+public static class JourneyStatus
+{
+    public const string Draft = "draft";
+    public const string Live = "live";
+    public const string Closed = "closed";
+    public const string Stopped = "stopped";
+    public const string Finished = "finished";
+}
+
+public static class InstanceStatus
+{
+    public const string Active = "active";
+    public const string Waiting = "waiting";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+    public const string Exited = "exited";
+}
+
+public static class StepOutcome
+{
+    public const string Entered = "entered";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string TimedOut = "timedOut";
+    public const string Skipped = "skipped";
+    public const string Exited = "exited";
+}

@@ -1,0 +1,74 @@
+using JourneyWorker.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace JourneyWorker.Runtime;
+
+/// <summary>
+/// Claims due instances in batches and runs them. A claim is one atomic UPDATE that stamps owner
+/// and lease expiry on rows that are due and not leased (or whose lease expired), so several
+/// workers on one database never run the same instance at once; a crashed worker's claims are
+/// taken over once their lease runs out. On PostgreSQL the same statement becomes
+/// UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED).
+/// </summary>
+public sealed class InstancePoller(
+    IServiceScopeFactory scopes,
+    InstanceRunner runner,
+    TimeProvider time,
+    IOptions<RuntimeOptions> options)
+{
+    private const string ClaimSql = """
+        UPDATE "JourneyInstances" SET "LeaseOwner" = $owner, "LeaseUntil" = $until
+        WHERE "Id" IN (
+            SELECT "Id" FROM "JourneyInstances"
+            WHERE "Status" IN ('active', 'waiting') AND "DueAt" <= $now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < $now)
+            ORDER BY "DueAt"
+            LIMIT $limit)
+        RETURNING "Id"
+        """;
+
+    /// <summary>Runs due work until none is left (or <paramref name="maxBatches"/> batches); returns how many instances ran.</summary>
+    public async Task<int> DrainAsync(CancellationToken cancellationToken, int maxBatches = int.MaxValue)
+    {
+        var total = 0;
+        for (var batch = 0; batch < maxBatches && !cancellationToken.IsCancellationRequested; batch++)
+        {
+            var owner = options.Value.WorkerId;
+            var claimed = await ClaimAsync(owner, options.Value.BatchSize, cancellationToken);
+            if (claimed.Count == 0)
+            {
+                break;
+            }
+
+            await Parallel.ForEachAsync(
+                claimed,
+                new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },
+                async (id, ct) => await runner.RunAsync(id, owner, ct));
+            total += claimed.Count;
+        }
+        return total;
+    }
+
+    public async Task<List<long>> ClaimAsync(string owner, int limit, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = ClaimSql;
+        command.AddParameter("$owner", owner);
+        command.AddParameter("$until", now + (long)options.Value.LeaseDuration.TotalMilliseconds);
+        command.AddParameter("$now", now);
+        command.AddParameter("$limit", limit);
+        var ids = new List<long>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+        return ids;
+    }
+
+}

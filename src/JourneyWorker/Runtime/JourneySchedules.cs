@@ -1,0 +1,113 @@
+using JourneyWorker.Data;
+using JourneyWorker.Journeys;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Quartz;
+
+namespace JourneyWorker.Runtime;
+
+/// <summary>Keeps Quartz triggers in step with journeys: the poller, and one Read Audience schedule per live (or test-mode) version.</summary>
+public sealed partial class JourneySchedules(
+    ISchedulerFactory schedulers,
+    IServiceScopeFactory scopes,
+    JourneyCatalog catalog,
+    IOptions<RuntimeOptions> options,
+    TimeProvider time,
+    ILogger<JourneySchedules> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!options.Value.Enabled)
+        {
+            return;
+        }
+
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var poll = JobBuilder.Create<PollDueInstancesJob>().WithIdentity(PollDueInstancesJob.Key).Build();
+        var trigger = TriggerBuilder.Create().WithIdentity("poll-due-instances", "runtime").StartNow()
+            .WithSimpleSchedule(s => s.WithInterval(options.Value.PollInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+            .Build();
+        await scheduler.ScheduleJob(poll, trigger, new ScheduleJobOptions { Replace = true }, cancellationToken);
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
+        var versions = await db.JourneyVersions.AsNoTracking()
+            .Where(v => v.Status == JourneyStatus.Live || (v.Status == JourneyStatus.Draft && v.TestMode))
+            .Select(v => v.Id).ToListAsync(cancellationToken);
+        foreach (var id in versions)
+        {
+            await ScheduleAsync(db, id, cancellationToken);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>(Re)creates the Read Audience trigger of a version that starts with readAudience.</summary>
+    public async Task ScheduleAsync(JourneyDbContext db, Guid versionId, CancellationToken cancellationToken)
+    {
+        if (!options.Value.Enabled)
+        {
+            return;
+        }
+
+        var journey = await catalog.GetAsync(db, versionId, cancellationToken);
+        if (journey?.Start is not { Type: NodeTypes.ReadAudience } start)
+        {
+            return;
+        }
+
+        var test = journey.Version.Status == JourneyStatus.Draft;
+        var schedule = start.Schedule ?? new ScheduleDefinition("once", null, null);
+        // Test mode reads the test profiles right away; a finished once-read is not repeated after a restart.
+        if (!test && (schedule.Frequency ?? "once") == "once" && journey.Version.AudienceReadAt is not null)
+        {
+            return;
+        }
+
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var key = JobKeyFor(versionId);
+        await scheduler.DeleteJob(key, cancellationToken);
+        var job = JobBuilder.Create<ReadAudienceJob>().WithIdentity(key)
+            .UsingJobData(ReadAudienceJob.VersionKey, versionId.ToString())
+            .UsingJobData(ReadAudienceJob.TestOnlyKey, test ? "true" : "false")
+            .Build();
+        var trigger = TriggerBuilder.Create().WithIdentity($"read-audience-{versionId:N}", "journeys");
+        var now = time.GetUtcNow();
+        trigger = (test ? "once" : schedule.Frequency ?? "once") switch
+        {
+            "daily" => trigger.WithCronSchedule(DailyCron(schedule.At ?? now), c => c.InTimeZone(TimeZoneInfo.Utc)),
+            "weekly" => trigger.WithCronSchedule(WeeklyCron(schedule.At ?? now), c => c.InTimeZone(TimeZoneInfo.Utc)),
+            "cron" => trigger.WithCronSchedule(schedule.Cron!, c => c.InTimeZone(TimeZoneInfo.Utc)),
+            _ => !test && schedule.At is { } at && at > now ? trigger.StartAt(at) : trigger.StartNow(),
+        };
+        await scheduler.ScheduleJob(job, trigger.Build(), new ScheduleJobOptions { Replace = true }, cancellationToken);
+        LogScheduled(logger, versionId, test ? "test" : schedule.Frequency ?? "once");
+    }
+
+    public async Task UnscheduleAsync(Guid versionId, CancellationToken cancellationToken)
+    {
+        if (!options.Value.Enabled)
+        {
+            return;
+        }
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        await scheduler.DeleteJob(JobKeyFor(versionId), cancellationToken);
+    }
+
+    private static JobKey JobKeyFor(Guid versionId) => new($"read-audience-{versionId:N}", "journeys");
+
+    private static string DailyCron(DateTimeOffset at)
+    {
+        var utc = at.ToUniversalTime();
+        return $"{utc.Second} {utc.Minute} {utc.Hour} * * ?";
+    }
+
+    private static string WeeklyCron(DateTimeOffset at)
+    {
+        var utc = at.ToUniversalTime();
+        return $"{utc.Second} {utc.Minute} {utc.Hour} ? * {(int)utc.DayOfWeek + 1}";
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Read Audience scheduled for journey version {VersionId} ({Frequency})")]
+    private static partial void LogScheduled(ILogger logger, Guid versionId, string frequency);
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+using Quartz;
+
+namespace JourneyWorker.Runtime;
+
+/// <summary>Quartz adapter: drains due instances. One at a time per process; other processes coordinate through leases.</summary>
+[DisallowConcurrentExecution]
+public sealed class PollDueInstancesJob(InstancePoller poller, IOptions<RuntimeOptions> options) : IJob
+{
+    public static readonly JobKey Key = new("poll-due-instances", "runtime");
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        if (options.Value.Enabled)
+        {
+            await poller.DrainAsync(cancellationToken);
+        }
+    }
+}
+
+/// <summary>Quartz adapter: one Read Audience run for the journey version named in the job data.</summary>
+[DisallowConcurrentExecution]
+public sealed class ReadAudienceJob(AudienceReader reader) : IJob
+{
+    public const string VersionKey = "versionId";
+    public const string TestOnlyKey = "testOnly";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var data = context.MergedJobDataMap;
+        var versionId = Guid.Parse(data[VersionKey]?.ToString() ?? "");
+        var testOnly = data.TryGetValue(TestOnlyKey, out var test) && test?.ToString() == "true";
+        await reader.ReadAsync(versionId, testOnly, cancellationToken);
+    }
+}

@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace JourneyWorker.Runtime;
+
+public sealed class RuntimeOptions
+{
+    public const string Section = "Runtime";
+
+    /// <summary>Run the background poller and Read Audience schedules (off only for tests that drive the engine by hand).</summary>
+    public bool Enabled { get; set; } = true;
+
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>How long a claim protects an instance; a crashed worker's claims are taken over after it.</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Instances run at once; sends wait on the network, so more than the core count pays.</summary>
+    [Range(1, 256)]
+    public int Parallelism { get; set; } = 8;
+
+    /// <summary>Profiles inserted per transaction by Read Audience.</summary>
+    [Range(1, 100_000)]
+    public int AudienceChunkSize { get; set; } = 2_000;
+
+    /// <summary>Names this process in claims; unique per start so that a restarted worker never mistakes old leases for its own.</summary>
+    public string WorkerId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+}

@@ -1,0 +1,25 @@
+using Quartz;
+
+namespace JourneyWorker.Runtime;
+
+public static class RuntimeServiceCollectionExtensions
+{
+    public static IServiceCollection AddRuntime(this IServiceCollection services)
+    {
+        services.AddOptions<RuntimeOptions>().BindConfiguration(RuntimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<JourneyCatalog>();
+        services.AddSingleton<InstanceRunner>();
+        services.AddSingleton<InstancePoller>();
+        services.AddSingleton<AudienceReader>();
+        services.AddSingleton<MessageDispatcher>();
+        services.AddSingleton<WaitResumer>();
+        services.AddScoped<ReactionService>();
+
+        // Quartz keeps its store in memory: the durable state is our own tables.
+        services.AddQuartz();
+        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddSingleton<JourneySchedules>();
+        services.AddHostedService(sp => sp.GetRequiredService<JourneySchedules>());
+        return services;
+    }
+}

@@ -1,0 +1,106 @@
+using JourneyWorker.Data;
+using JourneyWorker.Runtime;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace JourneyWorker.Tracking;
+
+/// <summary>Public tracking routes (/t/**): protected by signed tokens, not keys. A bad token is a 404 with no side effect.</summary>
+public static class TrackingEndpoints
+{
+    // The smallest transparent GIF.
+    private static readonly byte[] Pixel = Convert.FromBase64String("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7");
+
+    public static IServiceCollection AddTracking(this IServiceCollection services)
+    {
+        services.AddOptions<TrackingOptions>().BindConfiguration(TrackingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<TrackingTokens>();
+        services.AddSingleton<MessageDecorator>();
+        return services;
+    }
+
+    public static WebApplication MapTracking(this WebApplication app)
+    {
+        var group = app.MapGroup("/t").AllowAnonymous().WithTags("Tracking");
+        group.MapGet("/o/{token}", OpenAsync);
+        group.MapGet("/c/{token}", ClickAsync);
+        group.MapGet("/u/{token}", UnsubscribePage);
+        group.MapPost("/u/{token}", UnsubscribeAsync).DisableAntiforgery();
+        group.MapPost("/p/{token}", PushOpenAsync);
+        return app;
+    }
+
+    private static async Task<Results<FileContentHttpResult, NotFound>> OpenAsync(
+        string token, TrackingTokens tokens, ReactionService reactions, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!tokens.TryRead(token, TrackingKind.Open, out var claim)
+            || await reactions.RecordAsync(claim.OutboxMessageId, "emailOpened", cancellationToken) == ReactionResult.UnknownMessage)
+        {
+            return TypedResults.NotFound();
+        }
+        context.Response.Headers.CacheControl = "no-store, max-age=0";
+        return TypedResults.File(Pixel, "image/gif");
+    }
+
+    private static async Task<Results<RedirectHttpResult, NotFound>> ClickAsync(
+        string token, TrackingTokens tokens, JourneyDbContext db, ReactionService reactions, CancellationToken cancellationToken)
+    {
+        if (!tokens.TryRead(token, TrackingKind.Click, out var claim))
+        {
+            return TypedResults.NotFound();
+        }
+        var url = await db.TrackedLinks.Where(l => l.OutboxMessageId == claim.OutboxMessageId && l.Index == claim.LinkIndex)
+            .Select(l => l.Url).FirstOrDefaultAsync(cancellationToken);
+        if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return TypedResults.NotFound();
+        }
+        await reactions.RecordAsync(claim.OutboxMessageId, "emailClicked", cancellationToken);
+        return TypedResults.Redirect(uri.AbsoluteUri);
+    }
+
+    /// <summary>GET only shows a confirmation: mail software fetches header links by itself (RFC 8058).</summary>
+    private static Results<ContentHttpResult, NotFound> UnsubscribePage(string token, TrackingTokens tokens)
+    {
+        if (!tokens.TryRead(token, TrackingKind.Unsubscribe, out _))
+        {
+            return TypedResults.NotFound();
+        }
+        var html = $"""
+            <!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head>
+            <body><h1>Unsubscribe</h1><p>Stop receiving these e-mails?</p>
+            <form method="post" action="/t/u/{token}"><button type="submit">Unsubscribe</button></form></body></html>
+            """;
+        return TypedResults.Content(html, "text/html; charset=utf-8");
+    }
+
+    private static async Task<Results<ContentHttpResult, NotFound>> UnsubscribeAsync(
+        string token, TrackingTokens tokens, JourneyDbContext db, ReactionService reactions, CancellationToken cancellationToken)
+    {
+        if (!tokens.TryRead(token, TrackingKind.Unsubscribe, out var claim))
+        {
+            return TypedResults.NotFound();
+        }
+        var profileId = await db.OutboxMessages.Where(m => m.Id == claim.OutboxMessageId)
+            .Join(db.JourneyInstances, m => m.InstanceId, i => i.Id, (m, i) => (long?)i.ProfileId)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (profileId is null)
+        {
+            return TypedResults.NotFound();
+        }
+        await db.Profiles.Where(p => p.Id == profileId).ExecuteUpdateAsync(s => s.SetProperty(p => p.ConsentEmail, false), cancellationToken);
+        await reactions.RecordAsync(claim.OutboxMessageId, "unsubscribed", cancellationToken);
+        return TypedResults.Content("<!doctype html><html><body><h1>You are unsubscribed.</h1></body></html>", "text/html; charset=utf-8");
+    }
+
+    private static async Task<Results<NoContent, NotFound>> PushOpenAsync(
+        string token, TrackingTokens tokens, ReactionService reactions, CancellationToken cancellationToken)
+    {
+        if (!tokens.TryRead(token, TrackingKind.PushOpen, out var claim)
+            || await reactions.RecordAsync(claim.OutboxMessageId, "pushOpened", cancellationToken) == ReactionResult.UnknownMessage)
+        {
+            return TypedResults.NotFound();
+        }
+        return TypedResults.NoContent();
+    }
+}

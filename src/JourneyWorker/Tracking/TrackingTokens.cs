@@ -1,0 +1,109 @@
+using System.Buffers.Binary;
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text;
+using JourneyWorker.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace JourneyWorker.Tracking;
+
+public sealed class TrackingOptions
+{
+    public const string Section = "Tracking";
+
+    [Required, Url]
+    public string PublicBaseUrl { get; set; } = "http://localhost:5080";
+
+    /// <summary>HMAC key for tracking tokens; when empty a random key is generated once and kept in the data folder.</summary>
+    public string? SigningKey { get; set; }
+}
+
+public enum TrackingKind : byte
+{
+    Open = 1,
+    Click = 2,
+    Unsubscribe = 3,
+    PushOpen = 4,
+}
+
+public readonly record struct TrackingClaim(TrackingKind Kind, long OutboxMessageId, int LinkIndex);
+
+/// <summary>
+/// Tamper-proof tracking tokens: kind, message and link index, signed with HMAC-SHA256 (truncated to
+/// 128 bits) and base64url-encoded. Nothing guessable is accepted: a forged token fails the MAC.
+/// </summary>
+public sealed class TrackingTokens
+{
+    private const int PayloadLength = 1 + 8 + 4;
+    private const int MacLength = 16;
+    private readonly byte[] _key;
+
+    public TrackingTokens(IOptions<TrackingOptions> options, DataDirectory data)
+    {
+        var configured = options.Value.SigningKey;
+        _key = string.IsNullOrWhiteSpace(configured) ? LoadOrCreateKey(data.Path) : SHA256.HashData(Encoding.UTF8.GetBytes(configured));
+        BaseUrl = options.Value.PublicBaseUrl.TrimEnd('/');
+    }
+
+    public string BaseUrl { get; }
+
+    public string Create(TrackingKind kind, long outboxMessageId, int linkIndex = 0)
+    {
+        Span<byte> token = stackalloc byte[PayloadLength + MacLength];
+        token[0] = (byte)kind;
+        BinaryPrimitives.WriteInt64BigEndian(token[1..], outboxMessageId);
+        BinaryPrimitives.WriteInt32BigEndian(token[9..], linkIndex);
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_key, token[..PayloadLength], mac);
+        mac[..MacLength].CopyTo(token[PayloadLength..]);
+        return Convert.ToBase64String(token).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    public string Url(string prefix, TrackingKind kind, long outboxMessageId, int linkIndex = 0) =>
+        $"{BaseUrl}/t/{prefix}/{Create(kind, outboxMessageId, linkIndex)}";
+
+    public bool TryRead(string? token, TrackingKind expected, out TrackingClaim claim)
+    {
+        claim = default;
+        if (string.IsNullOrEmpty(token) || token.Length > 64)
+        {
+            return false;
+        }
+
+        var base64 = token.Replace('-', '+').Replace('_', '/');
+        base64 += new string('=', (4 - base64.Length % 4) % 4);
+        Span<byte> bytes = stackalloc byte[48];
+        if (!Convert.TryFromBase64String(base64, bytes, out var length) || length != PayloadLength + MacLength)
+        {
+            return false;
+        }
+
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_key, bytes[..PayloadLength], mac);
+        if (!CryptographicOperations.FixedTimeEquals(mac[..MacLength], bytes[PayloadLength..length]) || bytes[0] != (byte)expected)
+        {
+            return false;
+        }
+
+        claim = new TrackingClaim(expected, BinaryPrimitives.ReadInt64BigEndian(bytes[1..]), BinaryPrimitives.ReadInt32BigEndian(bytes[9..]));
+        return true;
+    }
+
+    private static byte[] LoadOrCreateKey(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var file = Path.Combine(dataDirectory, "tracking-signing.key");
+        if (File.Exists(file))
+        {
+            var stored = Convert.FromBase64String(File.ReadAllText(file).Trim());
+            if (stored.Length >= 32)
+            {
+                return stored;
+            }
+        }
+
+        var key = RandomNumberGenerator.GetBytes(32);
+        File.WriteAllText(file, Convert.ToBase64String(key));
+        return key;
+    }
+}

@@ -8,6 +8,11 @@ using JourneyWorker.Profiles;
 using JourneyWorker.Runtime;
 using JourneyWorker.Tracking;
 
+if (HealthProbe.IsRequested(args))
+{
+    return await HealthProbe.RunAsync(args);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddSystemd();
@@ -41,7 +46,8 @@ app.MapJourneys();
 app.MapEventIntake();
 app.MapTracking();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Entry point; public so that tests can host it.</summary>
 public partial class Program;

@@ -30,7 +30,7 @@ public static class ProfileEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<ProfileResponse>, ValidationProblem, Conflict<Microsoft.AspNetCore.Mvc.ProblemDetails>>> PutAsync(
+    private static async Task<Results<Ok<ProfileResponse>, ValidationProblem, ProblemHttpResult>> PutAsync(
         string @namespace, string identity, ProfileRequest request, ProfileService profiles, JourneyDbContext db, CancellationToken cancellationToken)
     {
         if (!IdentityRules.IsValid(@namespace) || !IdentityRules.IsValid(identity))
@@ -42,7 +42,7 @@ public static class ProfileEndpoints
         if (problem is not null)
         {
             return problem.Status == 409
-                ? TypedResults.Conflict(new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = 409, Title = "Identity conflict", Detail = problem.Message })
+                ? TypedResults.Problem(statusCode: 409, title: "Identity conflict", detail: problem.Message)
                 : TypedResults.ValidationProblem(new Dictionary<string, string[]> { [problem.Field] = [problem.Message] });
         }
 
@@ -50,14 +50,14 @@ public static class ProfileEndpoints
         return TypedResults.Ok(ProfileService.ToResponse(profile!));
     }
 
-    private static async Task<Results<Ok<ProfileResponse>, NotFound<Microsoft.AspNetCore.Mvc.ProblemDetails>>> GetAsync(
+    private static async Task<Results<Ok<ProfileResponse>, ProblemHttpResult>> GetAsync(
         string @namespace, string identity, ProfileService profiles, CancellationToken cancellationToken)
     {
         var profile = await profiles.FindAsync(@namespace, identity, cancellationToken);
         return profile is null ? NotFound(@namespace, identity) : TypedResults.Ok(ProfileService.ToResponse(profile));
     }
 
-    private static async Task<Results<NoContent, NotFound<Microsoft.AspNetCore.Mvc.ProblemDetails>>> DeleteAsync(
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
         string @namespace, string identity, ProfileService profiles, CancellationToken cancellationToken)
     {
         var profile = await profiles.FindAsync(@namespace, identity, cancellationToken);
@@ -81,11 +81,6 @@ public static class ProfileEndpoints
         return TypedResults.Ok(await importer.ImportAsync(context.Request.BodyReader, cancellationToken));
     }
 
-    private static NotFound<Microsoft.AspNetCore.Mvc.ProblemDetails> NotFound(string ns, string identity) =>
-        TypedResults.NotFound(new Microsoft.AspNetCore.Mvc.ProblemDetails
-        {
-            Status = 404,
-            Title = "Profile not found",
-            Detail = $"No profile has the identity {ns} '{identity}'.",
-        });
+    private static ProblemHttpResult NotFound(string ns, string identity) =>
+        TypedResults.Problem(statusCode: 404, title: "Profile not found", detail: $"No profile has the identity {ns} '{identity}'.");
 }

@@ -53,8 +53,9 @@ public sealed class ProfileService(JourneyDbContext db, TimeProvider time)
         if (ownerIds.Count > 1)
         {
             var clash = owners.First(o => o.ProfileId != ownerIds[0]);
+            var described = string.Join(", ", owners.Select(o => $"{o.Namespace} '{o.Value}' → profile {o.ProfileId}"));
             return (null, new(409, $"identities.{clash.Namespace}",
-                $"The identity {clash.Namespace} '{clash.Value}' belongs to another profile (id {clash.ProfileId})."));
+                $"These identities belong to different profiles ({described}); one profile cannot take them all."));
         }
 
         var now = time.GetUtcNow().UtcDateTime;

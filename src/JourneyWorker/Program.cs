@@ -1,4 +1,5 @@
 using FluentValidation;
+using JourneyWorker.Channels;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Profiles;
@@ -16,6 +17,7 @@ builder.Services.AddHealth();
 builder.Services.AddJourneyMetrics();
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddProfiles();
+builder.Services.AddChannels();
 
 var app = builder.Build();
 

@@ -138,7 +138,7 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
     {
         var smtp = _options.Smtp;
         var client = new SmtpClient { Timeout = (int)smtp.Timeout.TotalMilliseconds };
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = CreateSocket();
         try
         {
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -161,6 +161,9 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Dual-mode where the OS has IPv6; Nagle off (see the class comment).</summary>
+    internal static Socket CreateSocket() => new(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
     private static SecureSocketOptions Map(SmtpSecurity security) => security switch
     {

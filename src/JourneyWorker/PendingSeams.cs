@@ -25,33 +25,6 @@ namespace JourneyWorker.Audiences
     }
 }
 
-namespace JourneyWorker.Channels
-{
-    public sealed record EmailMessage(string MessageId, string To, string Subject, string Html, string? Text, IReadOnlyDictionary<string, string> Headers);
-    public sealed record PushMessage(string MessageId, string Token, string Platform, string Title, string Body, IReadOnlyDictionary<string, string> Data);
-    public enum SendOutcome { Sent, RetryLater, Failed, TokenDead }
-    public sealed record SendResult(SendOutcome Outcome, string? Error = null, TimeSpan? RetryAfter = null);
-    public interface IEmailSender { Task<SendResult> SendAsync(EmailMessage message, CancellationToken cancellationToken); }
-    public interface IPushSender { Task<SendResult> SendAsync(PushMessage message, CancellationToken cancellationToken); }
-    public static class RetryPolicy
-    {
-        public const int MaxAttempts = 5;
-        public static TimeSpan Backoff(int attempt, TimeSpan? retryAfter) => TimeSpan.FromSeconds(30);
-    }
-    public static class ChannelServiceCollectionExtensions { public static IServiceCollection AddChannels(this IServiceCollection services) => services; }
-}
-
-namespace JourneyWorker.Channels.Templates
-{
-    public sealed record TemplateModel(JsonObject Profile, JsonObject Events, JsonObject Journey);
-    public sealed record TemplateCheck(bool Ok, string? Error);
-    public sealed class TemplateRenderer
-    {
-        public TemplateCheck Check(string template) => new(true, null);
-        public string Render(string template, TemplateModel model, bool html) => template;
-    }
-}
-
 namespace JourneyWorker.Events
 {
     public sealed record EventField(string Path, string Type);

@@ -1,0 +1,40 @@
+using JourneyWorker.Channels.Email;
+using JourneyWorker.Channels.Push;
+using JourneyWorker.Channels.Templates;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace JourneyWorker.Channels;
+
+public static class ChannelServiceCollectionExtensions
+{
+    /// <summary>
+    /// Templates and the e-mail and push senders. The implementation is chosen from configuration when
+    /// first resolved: SMTP when Email:Smtp:Host is set, else the e-mail pickup folder; FCM when
+    /// Push:Fcm:ProjectId is set, else the push pickup folder.
+    /// </summary>
+    public static IServiceCollection AddChannels(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EmailOptions>, EmailOptionsValidator>();
+        services.AddOptions<PushOptions>().BindConfiguration(PushOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PushOptions>, PushOptionsValidator>();
+
+        services.AddSingleton<TemplateRenderer>();
+
+        services.AddSingleton<SmtpEmailSender>();
+        services.AddSingleton<PickupEmailSender>();
+        services.AddSingleton<IEmailSender>(sp => sp.GetRequiredService<IOptions<EmailOptions>>().Value.Smtp.HasHost
+            ? sp.GetRequiredService<SmtpEmailSender>()
+            : sp.GetRequiredService<PickupEmailSender>());
+
+        services.AddHttpClient(FcmPushSender.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddSingleton<FcmPushSender>();
+        services.AddSingleton<PickupPushSender>();
+        services.AddSingleton<IPushSender>(sp => sp.GetRequiredService<IOptions<PushOptions>>().Value.Fcm.HasProject
+            ? sp.GetRequiredService<FcmPushSender>()
+            : sp.GetRequiredService<PickupPushSender>());
+        return services;
+    }
+}

@@ -61,9 +61,18 @@ public sealed class MessageDispatcher(
         await run.Db.SaveChangesAsync(cancellationToken);
 
         var model = Model(c);
-        var result = channel == NodeTypes.Email
-            ? await SendEmailAsync(c, node, outbox, model, cancellationToken)
-            : await SendPushAsync(c, node, outbox, model, cancellationToken);
+        SendResult result;
+        try
+        {
+            result = channel == NodeTypes.Email
+                ? await SendEmailAsync(c, node, outbox, model, cancellationToken)
+                : await SendPushAsync(c, node, outbox, model, cancellationToken);
+        }
+        catch (TemplateRenderException e)
+        {
+            // A template that cannot render for this profile will not render on a retry either.
+            result = new SendResult(SendOutcome.Failed, $"The message could not be rendered: {e.Message}");
+        }
 
         switch (result.Outcome)
         {

@@ -1,5 +1,7 @@
 using FluentValidation;
+using JourneyWorker.Audiences;
 using JourneyWorker.Data;
+using JourneyWorker.Events;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Profiles;
 
@@ -16,6 +18,8 @@ builder.Services.AddHealth();
 builder.Services.AddJourneyMetrics();
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddProfiles();
+builder.Services.AddAudiences();
+builder.Services.AddEventConfigs();
 
 var app = builder.Build();
 
@@ -27,6 +31,8 @@ app.MapSwagger();
 app.MapHealth();
 app.MapMetrics();
 app.MapProfiles();
+app.MapAudiences();
+app.MapEventConfigs();
 
 app.Run();
 

@@ -2,7 +2,6 @@ using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Profiles;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Audiences;
@@ -16,7 +15,8 @@ public static class AudienceEndpoints
     public static WebApplication MapAudiences(this WebApplication app)
     {
         var group = app.MapGroup("/api/audiences").WithTags("Audiences")
-            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation();
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/", CreateAsync).WithName("CreateAudience");
         group.MapGet("/", ListAsync).WithName("ListAudiences");
@@ -44,14 +44,14 @@ public static class AudienceEndpoints
         return TypedResults.Ok(audiences.Select(ToResponse).ToList());
     }
 
-    private static async Task<Results<Ok<AudienceResponse>, NotFound<ProblemDetails>>> GetAsync(
+    private static async Task<Results<Ok<AudienceResponse>, ProblemHttpResult>> GetAsync(
         Guid id, JourneyDbContext db, CancellationToken cancellationToken)
     {
         var audience = await db.Audiences.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
         return audience is null ? NotFound(id) : TypedResults.Ok(ToResponse(audience));
     }
 
-    private static async Task<Results<Ok<AudienceResponse>, NotFound<ProblemDetails>>> UpdateAsync(
+    private static async Task<Results<Ok<AudienceResponse>, ProblemHttpResult>> UpdateAsync(
         Guid id, AudienceRequest request, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {
         var audience = await db.Audiences.FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
@@ -67,7 +67,7 @@ public static class AudienceEndpoints
         return TypedResults.Ok(ToResponse(audience));
     }
 
-    private static async Task<Results<NoContent, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> DeleteAsync(
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
         Guid id, JourneyDbContext db, CancellationToken cancellationToken)
     {
         if (!await db.Audiences.AnyAsync(a => a.Id == id, cancellationToken))
@@ -77,19 +77,15 @@ public static class AudienceEndpoints
 
         if (await AudienceUsage.IsUsedByLiveJourneyAsync(db, id, cancellationToken))
         {
-            return TypedResults.Conflict(new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "Audience in use",
-                Detail = $"A live journey reads audience {id}; close or stop it first.",
-            });
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Audience in use",
+                detail: $"A live journey reads audience {id}; close or stop it first.");
         }
 
         await db.Audiences.Where(a => a.Id == id).ExecuteDeleteAsync(cancellationToken);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Ok<AudiencePreviewResponse>, NotFound<ProblemDetails>>> PreviewAsync(
+    private static async Task<Results<Ok<AudiencePreviewResponse>, ProblemHttpResult>> PreviewAsync(
         Guid id, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {
         var audience = await db.Audiences.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
@@ -108,10 +104,6 @@ public static class AudienceEndpoints
 
     private static AudienceResponse ToResponse(Audience a) => new(a.Id, a.Name, a.Rule, a.CreatedAt, a.UpdatedAt);
 
-    private static NotFound<ProblemDetails> NotFound(Guid id) => TypedResults.NotFound(new ProblemDetails
-    {
-        Status = StatusCodes.Status404NotFound,
-        Title = "Audience not found",
-        Detail = $"No audience has the id {id}.",
-    });
+    private static ProblemHttpResult NotFound(Guid id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Audience not found", detail: $"No audience has the id {id}.");
 }

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Events;
@@ -14,7 +13,8 @@ public static class EventConfigEndpoints
     public static WebApplication MapEventConfigs(this WebApplication app)
     {
         var group = app.MapGroup("/api/event-configs").WithTags("Event configurations")
-            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation();
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/", CreateAsync).WithName("CreateEventConfig");
         group.MapGet("/", ListAsync).WithName("ListEventConfigs");
@@ -24,7 +24,7 @@ public static class EventConfigEndpoints
         return app;
     }
 
-    private static async Task<Results<Created<EventConfigResponse>, Conflict<ProblemDetails>>> CreateAsync(
+    private static async Task<Results<Created<EventConfigResponse>, ProblemHttpResult>> CreateAsync(
         EventConfigRequest request, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
@@ -50,14 +50,14 @@ public static class EventConfigEndpoints
         return TypedResults.Ok(configs.Select(ToResponse).ToList());
     }
 
-    private static async Task<Results<Ok<EventConfigResponse>, NotFound<ProblemDetails>>> GetAsync(
+    private static async Task<Results<Ok<EventConfigResponse>, ProblemHttpResult>> GetAsync(
         Guid id, JourneyDbContext db, CancellationToken cancellationToken)
     {
         var config = await db.EventConfigs.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, cancellationToken);
         return config is null ? NotFound(id) : TypedResults.Ok(ToResponse(config));
     }
 
-    private static async Task<Results<Ok<EventConfigResponse>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> UpdateAsync(
+    private static async Task<Results<Ok<EventConfigResponse>, ProblemHttpResult>> UpdateAsync(
         Guid id, EventConfigRequest request, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {
         var config = await db.EventConfigs.FirstOrDefaultAsync(c => c.Id == id, cancellationToken);
@@ -70,7 +70,7 @@ public static class EventConfigEndpoints
         return await SaveAsync(db, config, cancellationToken) is { } conflict ? conflict : TypedResults.Ok(ToResponse(config));
     }
 
-    private static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteAsync(
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
         Guid id, JourneyDbContext db, CancellationToken cancellationToken)
     {
         var deleted = await db.EventConfigs.Where(c => c.Id == id).ExecuteDeleteAsync(cancellationToken);
@@ -93,15 +93,10 @@ public static class EventConfigEndpoints
     }
 
     /// <summary>Saves; a name that another configuration has is a 409 (checked first, and caught from the unique index on a race).</summary>
-    private static async Task<Conflict<ProblemDetails>?> SaveAsync(JourneyDbContext db, EventConfig config, CancellationToken cancellationToken)
+    private static async Task<ProblemHttpResult?> SaveAsync(JourneyDbContext db, EventConfig config, CancellationToken cancellationToken)
     {
-        var conflict = TypedResults.Conflict(new ProblemDetails
-        {
-            Status = StatusCodes.Status409Conflict,
-            Title = "Duplicate name",
-            Detail = $"Another event configuration is named '{config.Name}'.",
-            Extensions = { ["field"] = "name" },
-        });
+        var conflict = TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Duplicate name",
+            detail: $"Another event configuration is named '{config.Name}'.", extensions: new Dictionary<string, object?> { ["field"] = "name" });
         if (await db.EventConfigs.AnyAsync(c => c.Name == config.Name && c.Id != config.Id, cancellationToken))
         {
             return conflict;
@@ -122,10 +117,6 @@ public static class EventConfigEndpoints
         c.Id, c.Name, c.IdType, c.Condition, c.EventId, c.Namespace, c.ProfileIdentifier,
         EventFieldChecker.ParseFields(c.Fields), c.CreatedAt, c.UpdatedAt);
 
-    private static NotFound<ProblemDetails> NotFound(Guid id) => TypedResults.NotFound(new ProblemDetails
-    {
-        Status = StatusCodes.Status404NotFound,
-        Title = "Event configuration not found",
-        Detail = $"No event configuration has the id {id}.",
-    });
+    private static ProblemHttpResult NotFound(Guid id) => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound, title: "Event configuration not found", detail: $"No event configuration has the id {id}.");
 }

@@ -25,7 +25,7 @@ public sealed record SqlFragment(string Sql, IReadOnlyList<object?> Parameters)
 public static partial class ExpressionSql
 {
     /// <summary>Nested functions multiply the SQL text; past this the rule is refused rather than sent to SQLite.</summary>
-    public const int MaxSqlLength = 200_000;
+    public const int MaxSqlLength = 1_000_000;
 
     private const string NoValue = "NULL";
 

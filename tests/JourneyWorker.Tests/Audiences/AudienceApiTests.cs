@@ -52,6 +52,7 @@ public sealed class AudienceApiTests(JourneyWorkerApp app) : IClassFixture<Journ
     [InlineData("homeAddress.city in [\"Atlanta\"", "Expected ']' at position 30")]
     [InlineData("a = 1 and (b = 2", "Expected ')' at position 16")]
     [InlineData("nope(a)", "Unknown function 'nope'")]
+    [InlineData("year(year(year(year(year(year(a)))))) = 1", "too complex")]
     public async Task A_bad_rule_is_a_400_naming_the_position(string rule, string message)
     {
         var response = await app.Admin().PostAsJsonAsync("/api/audiences", new { name = "Bad", rule }, Ct);

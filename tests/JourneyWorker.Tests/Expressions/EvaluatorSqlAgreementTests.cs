@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace JourneyWorker.Tests.Expressions;
 
 /// <summary>The in-memory evaluator and the SQL translation must select the same profiles for every rule.</summary>
-public sealed class EvaluatorSqlAgreementTests : IDisposable
+public sealed class EvaluatorSqlAgreementTests
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
 
@@ -83,9 +83,42 @@ public sealed class EvaluatorSqlAgreementTests : IDisposable
         Assert.Throws<ArgumentException>(() => ExpressionSql.ToSql(ExpressionParser.Parse("a"), "Attributes; DROP", Now));
     }
 
-    public void Dispose()
+    [Fact]
+    public void The_longest_rules_still_run_in_sqlite()
     {
-        // The database file is shared by the theory cases; the OS temp folder cleans it up if this runs first.
+        // 4,000 characters of flat "or" and a 1,000-item list: SQLite's expression depth limit must not be reached.
+        var (file, _) = Data.Value;
+        var chain = Longest("", i => $"a{i} = {i}", " or ", "");
+        var list = Longest("score in [", i => i % 2 == 0 ? $"{i}" : $"\"{i}\"", ",", "]");
+        Assert.True(chain.Length > 3900 && list.Length > 3900);
+        foreach (var rule in new[] { chain, list })
+        {
+            var fragment = ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", Now);
+            using var connection = new SqliteConnection($"Data Source={file}");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT COUNT(*) FROM Profiles WHERE {fragment.Sql}";
+            command.Parameters.AddRange(fragment.ToSqliteParameters());
+            Assert.IsType<long>(command.ExecuteScalar());
+        }
+    }
+
+    private static string Longest(string prefix, Func<int, string> term, string separator, string suffix)
+    {
+        var terms = new List<string>();
+        while (prefix.Length + suffix.Length + string.Join(separator, [.. terms, term(terms.Count)]).Length <= ExpressionParser.MaxLength)
+        {
+            terms.Add(term(terms.Count));
+        }
+        return prefix + string.Join(separator, terms) + suffix;
+    }
+
+    [Fact]
+    public void Nested_functions_that_would_blow_up_the_sql_are_refused()
+    {
+        var rule = "year(year(year(year(year(a))))) = 1";
+        var e = Assert.Throws<ExpressionParseException>(() => ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", Now));
+        Assert.Contains("too complex", e.Message, StringComparison.Ordinal);
     }
 
     private static (string, Dictionary<long, JsonObject>) CreateDatabase()

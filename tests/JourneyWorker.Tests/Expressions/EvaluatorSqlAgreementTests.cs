@@ -7,7 +7,7 @@ namespace JourneyWorker.Tests.Expressions;
 /// <summary>The in-memory evaluator and the SQL translation must select the same profiles for every rule.</summary>
 public sealed class EvaluatorSqlAgreementTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Now = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
 
     public static readonly TheoryData<string> Rules =
     [
@@ -27,7 +27,7 @@ public sealed class EvaluatorSqlAgreementTests
         "person.birthYear in []", "person.birthYear not in []", "lower(name) = \"émile\"", "lower(homeAddress.city) < \"b\"", "year(score) = 3", "\"1985\" = person.birthYear",
     ];
 
-    private static readonly Lazy<(string File, Dictionary<long, JsonObject> Profiles)> Data = new(CreateDatabase);
+    internal static readonly Lazy<(string File, Dictionary<long, JsonObject> Profiles)> Data = new(CreateDatabase);
 
     [Theory]
     [MemberData(nameof(Rules))]

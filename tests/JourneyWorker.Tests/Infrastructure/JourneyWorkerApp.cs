@@ -27,6 +27,7 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
         _settings["Email:PickupDirectory"] = Path.Combine(DataDirectory, "outbox", "email");
         _settings["Push:PickupDirectory"] = Path.Combine(DataDirectory, "outbox", "push");
         _settings["Tracking:PublicBaseUrl"] = "http://journeys.test";
+        _settings["Logging:LogLevel:Default"] = "Warning";
         _settings["Tracking:SigningKey"] = "test-signing-key-0123456789abcdef0123456789";
     }
 

@@ -1,0 +1,109 @@
+using JourneyWorker.Data;
+using JourneyWorker.Infrastructure;
+using JourneyWorker.Profiles;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace JourneyWorker.Audiences;
+
+public static class AudienceEndpoints
+{
+    public const int PreviewSampleSize = 20;
+
+    public static IServiceCollection AddAudiences(this IServiceCollection services) => services;
+
+    public static WebApplication MapAudiences(this WebApplication app)
+    {
+        var group = app.MapGroup("/api/audiences").WithTags("Audiences")
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapPost("/", CreateAsync).WithName("CreateAudience");
+        group.MapGet("/", ListAsync).WithName("ListAudiences");
+        group.MapGet("/{id:guid}", GetAsync).WithName("GetAudience");
+        group.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateAudience");
+        group.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteAudience");
+        group.MapGet("/{id:guid}/preview", PreviewAsync).WithName("PreviewAudience")
+            .WithDescription($"Member count and up to {PreviewSampleSize} member profiles, computed in SQL.");
+        return app;
+    }
+
+    private static async Task<Created<AudienceResponse>> CreateAsync(
+        AudienceRequest request, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var audience = new Audience { Id = Guid.CreateVersion7(), Name = request.Name!.Trim(), Rule = request.Rule!, CreatedAt = now, UpdatedAt = now };
+        db.Audiences.Add(audience);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created($"/api/audiences/{audience.Id}", ToResponse(audience));
+    }
+
+    private static async Task<Ok<List<AudienceResponse>>> ListAsync(JourneyDbContext db, CancellationToken cancellationToken)
+    {
+        var audiences = await db.Audiences.AsNoTracking().OrderBy(a => a.Name).ThenBy(a => a.Id).ToListAsync(cancellationToken);
+        return TypedResults.Ok(audiences.Select(ToResponse).ToList());
+    }
+
+    private static async Task<Results<Ok<AudienceResponse>, ProblemHttpResult>> GetAsync(
+        Guid id, JourneyDbContext db, CancellationToken cancellationToken)
+    {
+        var audience = await db.Audiences.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
+        return audience is null ? NotFound(id) : TypedResults.Ok(ToResponse(audience));
+    }
+
+    private static async Task<Results<Ok<AudienceResponse>, ProblemHttpResult>> UpdateAsync(
+        Guid id, AudienceRequest request, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var audience = await db.Audiences.FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
+        if (audience is null)
+        {
+            return NotFound(id);
+        }
+
+        audience.Name = request.Name!.Trim();
+        audience.Rule = request.Rule!;
+        audience.UpdatedAt = time.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(ToResponse(audience));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        Guid id, JourneyDbContext db, CancellationToken cancellationToken)
+    {
+        if (!await db.Audiences.AnyAsync(a => a.Id == id, cancellationToken))
+        {
+            return NotFound(id);
+        }
+
+        if (await AudienceUsage.IsUsedByLiveJourneyAsync(db, id, cancellationToken))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Audience in use",
+                detail: $"A live journey reads audience {id}; close or stop it first.");
+        }
+
+        await db.Audiences.Where(a => a.Id == id).ExecuteDeleteAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<AudiencePreviewResponse>, ProblemHttpResult>> PreviewAsync(
+        Guid id, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var audience = await db.Audiences.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
+        if (audience is null)
+        {
+            return NotFound(id);
+        }
+
+        var now = time.GetUtcNow();
+        var count = await AudienceQuery.CountAsync(db, audience.Rule, now, cancellationToken);
+        var ids = await AudienceQuery.ReadIdsAsync(db, audience.Rule, 0, PreviewSampleSize, testOnly: false, now, cancellationToken);
+        var profiles = await db.Profiles.AsNoTracking().Include(p => p.Identities).Include(p => p.PushTokens).AsSplitQuery()
+            .Where(p => ids.Contains(p.Id)).OrderBy(p => p.Id).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new AudiencePreviewResponse(count, [.. profiles.Select(ProfileService.ToResponse)]));
+    }
+
+    private static AudienceResponse ToResponse(Audience a) => new(a.Id, a.Name, a.Rule, a.CreatedAt, a.UpdatedAt);
+
+    private static ProblemHttpResult NotFound(Guid id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Audience not found", detail: $"No audience has the id {id}.");
+}

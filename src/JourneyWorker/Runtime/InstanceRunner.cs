@@ -232,7 +232,7 @@ public sealed partial class InstanceRunner(
             else
             {
                 taken = c.Journey.Conditions.TryGetValue(branch.When!, out var expression)
-                    && Expressions.ExpressionEvaluator.IsTrue(expression, path => Resolve(root, path), c.Run.Now);
+                    && Expressions.ExpressionEvaluator.IsTrue(expression, root, c.Run.Now);
             }
 
             if (taken)
@@ -256,19 +256,6 @@ public sealed partial class InstanceRunner(
         return BitConverter.ToUInt32(hash, 0) % 10_000 / 100.0;
     }
 
-    private static JsonNode? Resolve(JsonObject root, string path)
-    {
-        JsonNode? current = root;
-        foreach (var segment in path.Split('.'))
-        {
-            current = current is JsonObject o && o.TryGetPropertyValue(segment, out var next) ? next : null;
-            if (current is null)
-            {
-                return null;
-            }
-        }
-        return current;
-    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {InstanceId}: lease lost before commit; another worker owns it now")]
     private static partial void LogLeaseLost(ILogger logger, long instanceId);

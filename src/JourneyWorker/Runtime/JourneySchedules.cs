@@ -24,7 +24,7 @@ public sealed partial class JourneySchedules(
 
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         var poll = JobBuilder.Create<PollDueInstancesJob>().WithIdentity(PollDueInstancesJob.Key).Build();
-        var trigger = TriggerBuilder.Create().WithIdentity("poll-due-instances", "runtime").StartNow()
+        var trigger = TriggerBuilder.Create().WithIdentity("poll-due-instances", "runtime").StartAt(time.GetUtcNow())
             .WithSimpleSchedule(s => s.WithInterval(options.Value.PollInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
             .Build();
         await scheduler.ScheduleJob(poll, trigger, new ScheduleJobOptions { Replace = true }, cancellationToken);
@@ -78,7 +78,7 @@ public sealed partial class JourneySchedules(
             "daily" => trigger.WithCronSchedule(DailyCron(schedule.At ?? now), c => c.InTimeZone(TimeZoneInfo.Utc)),
             "weekly" => trigger.WithCronSchedule(WeeklyCron(schedule.At ?? now), c => c.InTimeZone(TimeZoneInfo.Utc)),
             "cron" => trigger.WithCronSchedule(schedule.Cron!, c => c.InTimeZone(TimeZoneInfo.Utc)),
-            _ => !test && schedule.At is { } at && at > now ? trigger.StartAt(at) : trigger.StartNow(),
+            _ => trigger.StartAt(!test && schedule.At is { } at && at > now ? at : now),
         };
         await scheduler.ScheduleJob(job, trigger.Build(), new ScheduleJobOptions { Replace = true }, cancellationToken);
         LogScheduled(logger, versionId, test ? "test" : schedule.Frequency ?? "once");

@@ -15,7 +15,8 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<WaitResumer>();
         services.AddScoped<ReactionService>();
 
-        // Quartz keeps its store in memory: the durable state is our own tables.
+        // Quartz keeps its store in memory: the durable state is our own tables. It runs on the
+        // container's TimeProvider, the engine's clock, so triggers are built from that clock too.
         services.AddQuartz();
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddSingleton<JourneySchedules>();

@@ -65,6 +65,7 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
         builder.ConfigureServices(services =>
         {
+            // One clock for the engine and Quartz alike: schedules fire when the test advances it.
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Time);
             ConfigureTestServices(services);

@@ -83,6 +83,27 @@ public sealed class TestModeApiTests
     }
 
     [Fact]
+    public async Task Publishing_right_after_testing_admits_everyone_not_only_test_profiles()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await h.ImportAsync(ProfilesNdjson(2, test: n => n == 1), Ct);
+        await EventConfigAsync(h, "signup");
+        var id = await CreateAsync(h, Journey("e", "", """{"id": "e", "type": "event", "event": "signup", "next": "w"}""",
+            """{"id": "w", "type": "wait", "duration": "PT1H"}"""));
+        await h.PostJsonAsync($"/api/journeys/{id}/test", """{"enabled": true, "waitOverride": "PT5S"}""", Ct);
+        Assert.Equal(1, (await EventAsync(h, "signup", 1))["routed"]!.GetValue<int>());
+        await h.DrainAsync(Ct);
+
+        // The same instant on the clock: what the engine compiled for the draft must not outlive the publish.
+        await h.PostJsonAsync($"/api/journeys/{id}/publish", "{}", Ct);
+        Assert.Equal(1, (await EventAsync(h, "signup", 2))["routed"]!.GetValue<int>());
+        await h.DrainAsync(Ct);
+        var live = Assert.Single(await InstancesAsync(h, id));
+        Assert.False(live.IsTest);
+        Assert.Equal(h.App.Time.GetUtcNow().AddHours(1).ToUnixTimeMilliseconds(), live.DueAt); // no test override
+    }
+
+    [Fact]
     public async Task Test_mode_on_an_invalid_journey_is_422_and_a_bad_override_is_400()
     {
         await using var h = await EngineHarness.StartAsync(Ct);

@@ -158,5 +158,7 @@ public sealed class JourneyLifecycleApiTests
         await (await h.Client.GetAsync($"/api/journeys/{unknown}/report", Ct)).ProblemAsync(404);
         await (await h.Client.GetAsync($"/api/journeys/{unknown}/instances", Ct)).ProblemAsync(404);
         await (await h.Client.GetAsync("/api/instances/987654", Ct)).ProblemAsync(404);
+        await (await h.Client.GetAsync("/api/instances/abc", Ct)).ProblemAsync(404);
+        await (await h.Client.GetAsync("/api/journeys/not-a-guid", Ct)).ProblemAsync(404);
     }
 }

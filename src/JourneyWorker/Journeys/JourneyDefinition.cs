@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace JourneyWorker.Journeys;
@@ -50,8 +50,13 @@ public sealed record NodeDefinition
     public List<BranchDefinition>? Branches { get; init; }
     public string? Otherwise { get; init; }
 
+    /// <summary>
+    /// Members the node type does not know, reported by validation. A dictionary, not a JsonObject:
+    /// System.Text.Json writes a JsonObject extension member back as a nested object without a
+    /// name, so the stored definition could no longer be read.
+    /// </summary>
     [JsonExtensionData]
-    public JsonObject? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; init; }
 }
 
 public sealed record ScheduleDefinition(string? Frequency, DateTimeOffset? At, string? Cron);

@@ -9,8 +9,11 @@ public sealed class JourneyDefinitionValidator : AbstractValidator<JourneyDefini
     {
         RuleFor(j => j.Name).NotEmpty().MaximumLength(200);
         RuleFor(j => j.Nodes).Must(n => n is null || n.Count <= 200).WithMessage("A journey holds at most 200 nodes (50 may be published).");
+        // A null node or branch would reach the graph checks as a null reference: refuse it here.
+        RuleForEach(j => j.Nodes).NotNull().WithMessage("A node must be an object, not null.");
         RuleForEach(j => j.Nodes).ChildRules(node =>
         {
+            node.RuleForEach(n => n.Branches).NotNull().WithMessage("A condition branch must be an object, not null.");
             node.RuleFor(n => n.Id).MaximumLength(100);
             node.RuleFor(n => n.Html).MaximumLength(512 * 1024);
             node.RuleFor(n => n.Subject).MaximumLength(2_000);

@@ -53,7 +53,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             return new(409, $"Journey {id} has no draft: version {versions[^1].Version} is {versions[^1].Status} and cannot change. POST /api/journeys/{id}/versions makes a new draft.");
         }
         draft.Definition = Serialize(definition);
-        draft.UpdatedAt = time.GetUtcNow().UtcDateTime;
+        Touch(draft);
         journey.Name = definition.Name!;
         await db.SaveChangesAsync(cancellationToken);
         if (draft.TestMode)
@@ -111,7 +111,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             }
             draft.TestMode = true;
             draft.WaitOverride = IsoDuration.TryParse(request.WaitOverride, out var wait) ? wait : null;
-            draft.UpdatedAt = time.GetUtcNow().UtcDateTime;
+            Touch(draft);
             await db.SaveChangesAsync(cancellationToken);
             await schedules.ScheduleAsync(db, draft.Id, cancellationToken);
             return null;
@@ -147,12 +147,13 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             // New entries go to the new version; instances on the old one finish there.
             live.Status = JourneyStatus.Closed;
             live.EndedAt = now;
+            Touch(live);
             await schedules.UnscheduleAsync(live.Id, cancellationToken);
         }
         await EndTestAsync(draft, cancellationToken);
         draft.Status = JourneyStatus.Live;
         draft.PublishedAt = now;
-        draft.UpdatedAt = now;
+        Touch(draft);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         await schedules.ScheduleAsync(db, draft.Id, cancellationToken);
@@ -173,6 +174,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         }
         live.Status = JourneyStatus.Closed;
         live.EndedAt = time.GetUtcNow().UtcDateTime;
+        Touch(live);
         await db.SaveChangesAsync(cancellationToken);
         await schedules.UnscheduleAsync(live.Id, cancellationToken);
         return null;
@@ -197,6 +199,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         {
             version.Status = JourneyStatus.Stopped;
             version.EndedAt = now;
+            Touch(version);
             await schedules.UnscheduleAsync(version.Id, cancellationToken);
         }
         await db.SaveChangesAsync(cancellationToken);
@@ -234,6 +237,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
     {
         draft.TestMode = false;
         draft.WaitOverride = null;
+        Touch(draft);
         await schedules.UnscheduleAsync(draft.Id, cancellationToken);
         var instances = db.JourneyInstances.Where(i => i.JourneyVersionId == draft.Id && i.IsTest).Select(i => i.Id);
         var messages = db.OutboxMessages.Where(m => instances.Contains(m.InstanceId)).Select(m => m.Id);
@@ -253,6 +257,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             if (!await db.JourneyInstances.AnyAsync(i => i.JourneyVersionId == version.Id && Running.Contains(i.Status), cancellationToken))
             {
                 version.Status = JourneyStatus.Finished;
+                Touch(version);
                 changed = true;
             }
         }
@@ -260,6 +265,16 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         {
             await db.SaveChangesAsync(cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Marks a version changed. UpdatedAt keys the compiled versions the engine caches, so it must
+    /// move on every change even when the clock has not (same tick, a clock set back).
+    /// </summary>
+    private void Touch(JourneyVersion version)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        version.UpdatedAt = now > version.UpdatedAt ? now : version.UpdatedAt.AddTicks(1);
     }
 
     private static JourneyVersion NewVersion(Guid journeyId, int number, JourneyDefinition definition, DateTime now) => new()

@@ -20,6 +20,9 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
     public static readonly TimeSpan MaxReactionTimeout = TimeSpan.FromDays(90);
     public static readonly TimeSpan DefaultJourneyTimeout = TimeSpan.FromDays(91);
 
+    /// <summary>The longest journey timeout or re-entrance wait period: ten years.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(3650);
+
     public async Task<JourneyValidationResult> ValidateAsync(JourneyDefinition definition, CancellationToken cancellationToken)
     {
         var errors = new List<ValidationIssue>();
@@ -37,10 +40,16 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
             Error(null, "journey.timeoutInvalid", $"The journey timeout '{definition.Timeout}' is not an ISO 8601 duration such as P91D.");
             journeyTimeout = DefaultJourneyTimeout;
         }
-
-        if (definition.Reentrance?.WaitPeriod is { } waitPeriod && !IsoDuration.TryParse(waitPeriod, out _))
+        else if (journeyTimeout > MaxDuration)
         {
-            Error(null, "reentrance.waitPeriodInvalid", $"The re-entrance wait period '{waitPeriod}' is not an ISO 8601 duration.");
+            // Deadlines are computed as now + timeout: an unbounded one overflows the calendar at admission.
+            Error(null, "journey.timeoutInvalid", $"The journey timeout '{definition.Timeout}' is longer than {IsoDuration.Format(MaxDuration)}.");
+            journeyTimeout = DefaultJourneyTimeout;
+        }
+
+        if (definition.Reentrance?.WaitPeriod is { } waitPeriod && (!IsoDuration.TryParse(waitPeriod, out var wait) || wait > MaxDuration))
+        {
+            Error(null, "reentrance.waitPeriodInvalid", $"The re-entrance wait period '{waitPeriod}' is not an ISO 8601 duration up to {IsoDuration.Format(MaxDuration)}.");
         }
 
         var nodes = definition.Nodes ?? [];

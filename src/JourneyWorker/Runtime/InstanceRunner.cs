@@ -36,8 +36,15 @@ public sealed partial class InstanceRunner(
         {
             await ExecuteAsync(run, cancellationToken);
         }
-        catch (DbUpdateConcurrencyException)
+        catch (DbUpdateException e)
         {
+            // Whoever took the instance meanwhile (a stop, a resume after our lease ran out, another
+            // worker) also wrote its history, so our commit may fail on the concurrency token or on
+            // the unique (instance, seq) of a step. Either way the instance is no longer ours.
+            if (e is not DbUpdateConcurrencyException && await StillOwnedAsync(instanceId, owner, cancellationToken))
+            {
+                throw;
+            }
             LogLeaseLost(logger, instanceId);
             return;
         }
@@ -46,6 +53,13 @@ public sealed partial class InstanceRunner(
         {
             metrics.StepExecuted(step.Outcome);
         }
+    }
+
+    private async Task<bool> StillOwnedAsync(long instanceId, string owner, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
+        return await db.JourneyInstances.AnyAsync(i => i.Id == instanceId && i.LeaseOwner == owner, cancellationToken);
     }
 
     private async Task ExecuteAsync(InstanceRun run, CancellationToken cancellationToken)

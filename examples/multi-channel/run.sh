@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Loads the seed use case into a running JourneyWorker and runs it in test mode:
-# sample profiles, the audience, the purchase event, the journey; then validate and test.
+# sample profiles, the audience, the purchase event, the journey; then validate and test; then one
+# test profile opens its e-mail and buys something, and the others take the timeout path.
 #   BASE_URL (default http://localhost:5080), API_KEY (the admin key; in Development it is printed at start-up
 #   and kept in data/dev-api-keys.json), OUTBOX_DIR (default data/outbox: where the service writes messages
 #   when no SMTP server is configured; the script opens one test e-mail from there and sends a purchase).
@@ -45,10 +46,18 @@ api "$BASE_URL/api/journeys/$journey_id/report"
 
 # With the embedded defaults the e-mails are .eml files in the service's data/outbox/email
 # (OUTBOX_DIR if the service keeps them elsewhere); with SMTP configured they are in the mailboxes.
-eml="$(find "$outbox/email" -name '*.eml' -newer "$marker" 2>/dev/null | head -n 1 || true)"
+# Pick a recipient with a live push token, so that the "thank you" push has somewhere to go.
+eml="" to=""
+while IFS= read -r candidate; do
+  address="$(sed -n 's/^To: *//p' "$candidate" | tr -d '\r' | sed -n 1p)"
+  profile="$(api "$BASE_URL/api/profiles/email/$address")"
+  if [[ "$profile" == *'"active":true'* ]]; then
+    eml="$candidate" to="$address"
+    break
+  fi
+done < <(find "$outbox/email" -name '*.eml' -newer "$marker" 2>/dev/null)
 if [ -n "$eml" ]; then
-  to="$(sed -n 's/^To: *//p' "$eml" | tr -d '\r' | head -n 1)"
-  token="$(grep -o '/t/o/[A-Za-z0-9_-]*' "$eml" | head -n 1 | sed 's|/t/o/||')"
+  token="$(grep -o '/t/o/[A-Za-z0-9_-]*' "$eml" | sed -n '1s|/t/o/||p')"
   echo "== $to opens the e-mail (the open pixel, no API key) and buys something"
   curl -sS --fail-with-body -o /dev/null -w "pixel: %{http_code} %{content_type}\n" "$BASE_URL/t/o/$token"
   sleep 2
@@ -59,7 +68,7 @@ if [ -n "$eml" ]; then
   sleep 35
   api "$BASE_URL/api/journeys/$journey_id/report"
 else
-  echo "no new .eml in $outbox/email (SMTP configured, or set OUTBOX_DIR): open one of the test e-mails to go on"
+  echo "no new .eml for a profile with a push token in $outbox/email (SMTP configured, or set OUTBOX_DIR): open one of the test e-mails to go on"
 fi
 echo
 echo "Publish when ready:  curl -X POST -H 'X-Api-Key: ...' $BASE_URL/api/journeys/$journey_id/publish"

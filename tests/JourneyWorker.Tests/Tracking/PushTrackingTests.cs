@@ -105,11 +105,16 @@ public sealed class PushTrackingTests
         Assert.NotNull(db.PushTokens.Single(t => t.Token == "only-phone").RetiredAt);
     }
 
-    [Fact]
-    public async Task A_429_with_Retry_After_brings_the_instance_due_no_earlier_than_asked_and_then_the_push_goes_out()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_429_with_Retry_After_brings_the_instance_due_no_earlier_than_asked_and_then_the_push_goes_out(bool asDate)
     {
         await using var h = await EngineHarness.StartAsync(Ct);
-        h.Fcm.ReplyNext(FcmReply.TooManyRequests("120"));
+        // Retry-After as delta-seconds or as an HTTP-date (RFC 9110), both 120 s from now on the host's clock.
+        h.Fcm.ReplyNext(FcmReply.TooManyRequests(asDate
+            ? (h.App.Time.GetUtcNow() + TimeSpan.FromSeconds(120)).ToString("R", System.Globalization.CultureInfo.InvariantCulture)
+            : "120"));
         var s = await TrackingScenario.StartAsync(h, TrackingScenario.Person("ann@example.com", extra: WithTokens("ann-phone")), "p", """
             { "id": "p", "type": "push", "title": "One", "body": "First" }
             """, Ct);

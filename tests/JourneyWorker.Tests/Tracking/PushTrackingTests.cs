@@ -72,6 +72,8 @@ public sealed class PushTrackingTests
         Assert.False(active[dead]);
         Assert.True(active[live]);
 
+        // The CRM syncs the profile again with both tokens: the dead one stays retired.
+        await h.ImportAsync(TrackingScenario.Person("ann@example.com", extra: WithTokens("phone-a", "phone-b")), Ct);
         h.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
         await h.DrainAsync(Ct);
         Assert.Equal([live, live], h.Fcm.Messages.Select(m => m.Token));

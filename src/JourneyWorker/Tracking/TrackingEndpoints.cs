@@ -69,10 +69,11 @@ public static class TrackingEndpoints
         {
             return TypedResults.NotFound();
         }
+        // The action is relative to this page, so it still works when PublicBaseUrl carries a path prefix behind a proxy.
         var html = $"""
             <!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head>
             <body><h1>Unsubscribe</h1><p>Stop receiving these e-mails?</p>
-            <form method="post" action="/t/u/{token}"><button type="submit">Unsubscribe</button></form></body></html>
+            <form method="post" action="{token}"><button type="submit">Unsubscribe</button></form></body></html>
             """;
         return TypedResults.Content(html, "text/html; charset=utf-8");
     }

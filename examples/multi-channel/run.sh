@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Loads the seed use case into a running JourneyWorker and runs it in test mode:
-# sample profiles, the audience, the purchase event, the journey; then validate and test.
+# sample profiles, the audience, the purchase event, the journey; then validate and test; then one
+# test profile opens its e-mail and buys something, and the others take the timeout path.
 #   BASE_URL (default http://localhost:5080), API_KEY (the admin key; in Development it is printed at start-up
-#   and kept in data/dev-api-keys.json).
+#   and kept in data/dev-api-keys.json), OUTBOX_DIR (default data/outbox: where the service writes messages
+#   when no SMTP server is configured; the script opens one test e-mail from there and sends a purchase).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -15,15 +17,19 @@ api() { curl -sS --fail-with-body -H "X-Api-Key: $API_KEY" -H "Content-Type: app
 field() { sed -E "s/.*\"$1\":\"?([^\",}]+)\"?.*/\1/"; }
 
 echo "== importing sample profiles"
-curl -sS --fail-with-body -H "X-Api-Key: $API_KEY" -H "Content-Type: application/x-ndjson" \
-  --data-binary @"$root/samples/profiles.ndjson" "$BASE_URL/api/profiles/import" | head -c 300; echo
+# Answers are cut with ${var:0:n}, not | head: with pipefail, head closing the pipe early fails curl (SIGPIPE).
+imported="$(curl -sS --fail-with-body -H "X-Api-Key: $API_KEY" -H "Content-Type: application/x-ndjson" \
+  --data-binary @"$root/samples/profiles.ndjson" "$BASE_URL/api/profiles/import")"
+echo "${imported:0:300}"
 
 echo "== audience"
 audience_id="$(api -X POST --data @"$here/audience.json" "$BASE_URL/api/audiences" | field id)"
-api "$BASE_URL/api/audiences/$audience_id/preview" | head -c 200; echo
+preview="$(api "$BASE_URL/api/audiences/$audience_id/preview")"
+echo "${preview:0:200}"
 
 echo "== purchase event configuration"
-api -X POST --data @"$here/purchase-event.json" "$BASE_URL/api/event-configs" >/dev/null || true
+# A second run finds it already there (409): that is fine.
+api -X POST --data @"$here/purchase-event.json" "$BASE_URL/api/event-configs" >/dev/null 2>&1 || echo "(already configured)"
 
 echo "== journey"
 journey_id="$(sed "s/AUDIENCE_ID/$audience_id/" "$here/journey.json" | api -X POST --data @- "$BASE_URL/api/journeys" | field id)"
@@ -31,9 +37,38 @@ echo "journey $journey_id"
 api -X POST "$BASE_URL/api/journeys/$journey_id/validate"
 
 echo "== test mode (test profiles only, every wait lasts 30 s)"
+outbox="${OUTBOX_DIR:-$root/data/outbox}"
+marker="$(mktemp)"
+trap 'rm -f "$marker"' EXIT
 api -X POST --data '{"enabled": true, "waitOverride": "PT30S"}' "$BASE_URL/api/journeys/$journey_id/test" >/dev/null
 sleep 5
-echo "messages written to $root/data/outbox/ (or sent through SMTP/FCM if configured)"
 api "$BASE_URL/api/journeys/$journey_id/report"
+
+# With the embedded defaults the e-mails are .eml files in the service's data/outbox/email
+# (OUTBOX_DIR if the service keeps them elsewhere); with SMTP configured they are in the mailboxes.
+# Pick a recipient with a live push token, so that the "thank you" push has somewhere to go.
+eml="" to=""
+while IFS= read -r candidate; do
+  address="$(sed -n 's/^To: *//p' "$candidate" | tr -d '\r' | sed -n 1p)"
+  profile="$(api "$BASE_URL/api/profiles/email/$address")"
+  if [[ "$profile" == *'"active":true'* ]]; then
+    eml="$candidate" to="$address"
+    break
+  fi
+done < <(find "$outbox/email" -name '*.eml' -newer "$marker" 2>/dev/null)
+if [ -n "$eml" ]; then
+  token="$(grep -o '/t/o/[A-Za-z0-9_-]*' "$eml" | sed -n '1s|/t/o/||p')"
+  echo "== $to opens the e-mail (the open pixel, no API key) and buys something"
+  curl -sS --fail-with-body -o /dev/null -w "pixel: %{http_code} %{content_type}\n" "$BASE_URL/t/o/$token"
+  sleep 2
+  api -X POST --data "{\"purchaseMessage\": \"thank you\", \"customerEmail\": \"$to\", \"productName\": \"Shoes\"}" "$BASE_URL/api/events"
+  sleep 2
+  api "$BASE_URL/api/journeys/$journey_id/instances?profile=email:$to"
+  echo "== waiting 35 s: whoever did not open gets the follow-up e-mail"
+  sleep 35
+  api "$BASE_URL/api/journeys/$journey_id/report"
+else
+  echo "no new .eml for a profile with a push token in $outbox/email (SMTP configured, or set OUTBOX_DIR): open one of the test e-mails to go on"
+fi
 echo
 echo "Publish when ready:  curl -X POST -H 'X-Api-Key: ...' $BASE_URL/api/journeys/$journey_id/publish"

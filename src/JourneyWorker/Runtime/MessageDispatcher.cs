@@ -160,6 +160,8 @@ public sealed class MessageDispatcher(
                     sent++;
                     break;
                 case SendOutcome.TokenDead:
+                    // Also in memory: a later push node in this same run (errorNext) must not try it again.
+                    token.RetiredAt = c.Run.Now.UtcDateTime;
                     await c.Run.Db.PushTokens.Where(t => t.Id == token.Id)
                         .ExecuteUpdateAsync(s => s.SetProperty(t => t.RetiredAt, c.Run.Now.UtcDateTime), cancellationToken);
                     lastError = $"The device token was unregistered: {result.Error}";

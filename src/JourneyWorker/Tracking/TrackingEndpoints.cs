@@ -24,7 +24,7 @@ public static class TrackingEndpoints
         var group = app.MapGroup("/t").AllowAnonymous().WithTags("Tracking");
         group.MapGet("/o/{token}", OpenAsync);
         group.MapGet("/c/{token}", ClickAsync);
-        group.MapGet("/u/{token}", UnsubscribePage);
+        group.MapGet("/u/{token}", UnsubscribePageAsync);
         group.MapPost("/u/{token}", UnsubscribeAsync).DisableAntiforgery();
         group.MapPost("/p/{token}", PushOpenAsync);
         return app;
@@ -60,16 +60,20 @@ public static class TrackingEndpoints
     }
 
     /// <summary>GET only shows a confirmation: mail software fetches header links by itself (RFC 8058).</summary>
-    private static Results<ContentHttpResult, NotFound> UnsubscribePage(string token, TrackingTokens tokens)
+    private static async Task<Results<ContentHttpResult, NotFound>> UnsubscribePageAsync(
+        string token, TrackingTokens tokens, JourneyDbContext db, CancellationToken cancellationToken)
     {
-        if (!tokens.TryRead(token, TrackingKind.Unsubscribe, out _))
+        // A signed token for a message that no longer exists (forgotten profile) is as unknown as a forged one.
+        if (!tokens.TryRead(token, TrackingKind.Unsubscribe, out var claim)
+            || !await db.OutboxMessages.AnyAsync(m => m.Id == claim.OutboxMessageId, cancellationToken))
         {
             return TypedResults.NotFound();
         }
+        // The action is relative to this page, so it still works when PublicBaseUrl carries a path prefix behind a proxy.
         var html = $"""
             <!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head>
             <body><h1>Unsubscribe</h1><p>Stop receiving these e-mails?</p>
-            <form method="post" action="/t/u/{token}"><button type="submit">Unsubscribe</button></form></body></html>
+            <form method="post" action="{token}"><button type="submit">Unsubscribe</button></form></body></html>
             """;
         return TypedResults.Content(html, "text/html; charset=utf-8");
     }

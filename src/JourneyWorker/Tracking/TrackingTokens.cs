@@ -56,8 +56,10 @@ public sealed class TrackingTokens
         Span<byte> mac = stackalloc byte[32];
         HMACSHA256.HashData(_key, token[..PayloadLength], mac);
         mac[..MacLength].CopyTo(token[PayloadLength..]);
-        return Convert.ToBase64String(token).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return Encode(token);
     }
+
+    private static string Encode(ReadOnlySpan<byte> token) => Convert.ToBase64String(token).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     public string Url(string prefix, TrackingKind kind, long outboxMessageId, int linkIndex = 0) =>
         $"{BaseUrl}/t/{prefix}/{Create(kind, outboxMessageId, linkIndex)}";
@@ -80,7 +82,10 @@ public sealed class TrackingTokens
 
         Span<byte> mac = stackalloc byte[32];
         HMACSHA256.HashData(_key, bytes[..PayloadLength], mac);
-        if (!CryptographicOperations.FixedTimeEquals(mac[..MacLength], bytes[PayloadLength..length]) || bytes[0] != (byte)expected)
+        // Base64 ignores the unused low bits of the last character, so several spellings decode to the same
+        // bytes: only the one spelling we issue is accepted, or an altered token would still work.
+        if (!CryptographicOperations.FixedTimeEquals(mac[..MacLength], bytes[PayloadLength..length]) || bytes[0] != (byte)expected
+            || !string.Equals(Encode(bytes[..length]), token, StringComparison.Ordinal))
         {
             return false;
         }

@@ -74,8 +74,10 @@ public sealed class ProfileService(JourneyDbContext db, TimeProvider time)
         ApplyIdentities(profile, identities);
         ApplyPushTokens(profile, request.PushTokens ?? []);
         profile.Attributes = (request.Attributes ?? []).ToJsonString();
-        profile.ConsentEmail = request.Consent?.Email ?? true;
-        profile.ConsentPush = request.Consent?.Push ?? true;
+        // Consent that the request does not mention is kept: a routine re-sync must never re-subscribe
+        // someone who unsubscribed. New profiles start consenting, as in the contract's example.
+        profile.ConsentEmail = request.Consent?.Email ?? (profile.Id == 0 || profile.ConsentEmail);
+        profile.ConsentPush = request.Consent?.Push ?? (profile.Id == 0 || profile.ConsentPush);
         profile.IsTest = request.TestProfile ?? false;
         profile.UpdatedAt = now;
         return (profile, null);

@@ -91,6 +91,19 @@ public sealed class ProfileApiTests : IClassFixture<JourneyWorkerApp>
     }
 
     [Fact]
+    public async Task Re_importing_without_consent_keeps_a_withdrawn_consent()
+    {
+        var email = $"{Guid.NewGuid():N}@example.com";
+        var line = $"{{\"identities\": {{\"email\": \"{email}\"}}, \"consent\": {{\"email\": false}}}}";
+        await (await _client.PostAsync("/api/profiles/import", new StringContent(line, Encoding.UTF8, "application/x-ndjson"), Ct)).OkAsync<ImportResponse>();
+        var again = $"{{\"identities\": {{\"email\": \"{email}\"}}, \"attributes\": {{\"n\": 2}}}}";
+        await (await _client.PostAsync("/api/profiles/import", new StringContent(again, Encoding.UTF8, "application/x-ndjson"), Ct)).OkAsync<ImportResponse>();
+        var profile = await (await _client.GetAsync($"/api/profiles/email/{email}", Ct)).OkAsync<ProfileResponse>();
+        Assert.False(profile.Consent.Email);
+        Assert.True(profile.Consent.Push);
+    }
+
+    [Fact]
     public async Task Unknown_profile_is_404()
     {
         var problem = await (await _client.GetAsync("/api/profiles/email/nobody@example.com", Ct)).ProblemAsync(404);

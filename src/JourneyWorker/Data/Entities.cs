@@ -174,3 +174,15 @@ public sealed class MessageReaction
     public required string Kind { get; set; }
     public DateTime At { get; set; }
 }
+
+/// <summary>
+/// An address that unsubscribed: never mailed again, whichever profile carries it. Kept as a hash so
+/// that the list survives forgetting a person without keeping their address.
+/// </summary>
+public sealed class EmailSuppression
+{
+    /// <summary>SHA-256 (hex) of the trimmed, lower-cased address.</summary>
+    public required string AddressHash { get; set; }
+    public DateTime At { get; set; }
+    public required string Reason { get; set; }
+}

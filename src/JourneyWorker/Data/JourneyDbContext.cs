@@ -18,6 +18,7 @@ public sealed class JourneyDbContext(DbContextOptions<JourneyDbContext> options)
     public DbSet<StoredEvent> StoredEvents => Set<StoredEvent>();
     public DbSet<TrackedLink> TrackedLinks => Set<TrackedLink>();
     public DbSet<MessageReaction> MessageReactions => Set<MessageReaction>();
+    public DbSet<EmailSuppression> EmailSuppressions => Set<EmailSuppression>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -82,6 +83,7 @@ public sealed class JourneyDbContext(DbContextOptions<JourneyDbContext> options)
         });
         modelBuilder.Entity<TrackedLink>().HasIndex(l => new { l.OutboxMessageId, l.Index }).IsUnique();
         modelBuilder.Entity<MessageReaction>().HasIndex(r => new { r.OutboxMessageId, r.Kind }).IsUnique();
+        modelBuilder.Entity<EmailSuppression>().HasKey(s => s.AddressHash);
     }
 
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(

@@ -46,7 +46,7 @@ public sealed class MessageDispatcher(
             return Succeeded(c, node, outbox, "already sent");
         }
 
-        if (SuppressionReason(c, channel) is { } suppressed)
+        if (await SuppressionReasonAsync(c, channel, cancellationToken) is { } suppressed)
         {
             outbox.Status = OutboxStatus.Skipped;
             outbox.Error = suppressed;
@@ -112,12 +112,23 @@ public sealed class MessageDispatcher(
         return Flow.Continue;
     }
 
-    private static string? SuppressionReason(RunContext c, string channel) => channel switch
+    private static async Task<string?> SuppressionReasonAsync(RunContext c, string channel, CancellationToken cancellationToken)
     {
-        NodeTypes.Email when !c.Profile.ConsentEmail => "E-mail consent is withdrawn.",
-        NodeTypes.Push when !c.Profile.ConsentPush => "Push consent is withdrawn.",
-        _ => null,
-    };
+        switch (channel)
+        {
+            case NodeTypes.Email when !c.Profile.ConsentEmail:
+                return "E-mail consent is withdrawn.";
+            case NodeTypes.Email:
+                var address = ProfileAddresses.Email(c.Profile) is { } a ? ProfileAddresses.SuppressionKey(a) : null;
+                return address is not null && await c.Run.Db.EmailSuppressions.AnyAsync(s => s.AddressHash == address, cancellationToken)
+                    ? "The address unsubscribed."
+                    : null;
+            case NodeTypes.Push when !c.Profile.ConsentPush:
+                return "Push consent is withdrawn.";
+            default:
+                return null;
+        }
+    }
 
     private async Task<SendResult> SendEmailAsync(RunContext c, NodeDefinition node, OutboxMessage outbox, TemplateModel model, CancellationToken cancellationToken)
     {
@@ -213,6 +224,9 @@ public static class MessageIds
 
 public static class ProfileAddresses
 {
+    public static string SuppressionKey(string address) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(address.Trim().ToLowerInvariant())));
+
     /// <summary>CONTRACT: attribute personalEmail.address, else the email identity.</summary>
     public static string? Email(Profile profile)
     {

@@ -79,7 +79,7 @@ public static class TrackingEndpoints
     }
 
     private static async Task<Results<ContentHttpResult, NotFound>> UnsubscribeAsync(
-        string token, TrackingTokens tokens, JourneyDbContext db, ReactionService reactions, CancellationToken cancellationToken)
+        string token, TrackingTokens tokens, JourneyDbContext db, ReactionService reactions, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!tokens.TryRead(token, TrackingKind.Unsubscribe, out var claim))
         {
@@ -93,6 +93,15 @@ public static class TrackingEndpoints
             return TypedResults.NotFound();
         }
         await db.Profiles.Where(p => p.Id == profileId).ExecuteUpdateAsync(s => s.SetProperty(p => p.ConsentEmail, false), cancellationToken);
+        // The address itself is suppressed too: another profile carrying it is not mailed either.
+        var profile = await db.Profiles.AsNoTracking().Include(p => p.Identities).FirstAsync(p => p.Id == profileId, cancellationToken);
+        if (ProfileAddresses.Email(profile) is { } address
+            && ProfileAddresses.SuppressionKey(address) is var key
+            && !await db.EmailSuppressions.AnyAsync(s => s.AddressHash == key, cancellationToken))
+        {
+            db.EmailSuppressions.Add(new EmailSuppression { AddressHash = key, At = time.GetUtcNow().UtcDateTime, Reason = "unsubscribed" });
+            await db.SaveChangesAsync(cancellationToken);
+        }
         await reactions.RecordAsync(claim.OutboxMessageId, "unsubscribed", cancellationToken);
         return TypedResults.Content("<!doctype html><html><body><h1>You are unsubscribed.</h1></body></html>", "text/html; charset=utf-8");
     }

@@ -44,6 +44,23 @@ namespace JourneyWorker.Data.Migrations
                     b.ToTable("Audiences");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.EmailSuppression", b =>
+                {
+                    b.Property<string>("AddressHash")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("AddressHash");
+
+                    b.ToTable("EmailSuppressions");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.EventConfig", b =>
                 {
                     b.Property<Guid>("Id")

@@ -50,6 +50,12 @@ public static class BenchProgram
             e.Cancel = true; // finish through the finally blocks, which remove the temp folder
             cancel.Cancel();
         };
+        // `timeout` and CI send SIGTERM: finish the same way.
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        });
 
         var report = new Report(Machine.Current("bench " + string.Join(' ', args)));
         var root = Directory.CreateTempSubdirectory("journeyworker-bench-").FullName;
@@ -65,8 +71,8 @@ public static class BenchProgram
                 {
                     await (scenario switch
                     {
-                        "audience-entry" => AudienceEntryScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, report, cancel.Token),
-                        "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(20), report, cancel.Token),
+                        "audience-entry" => AudienceEntryScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, report, cancel.Token),
+                        "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), report, cancel.Token),
                         "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, report, cancel.Token),
                         _ => PreviewScenario.RunAsync(folder, quick ? [100_000] : [100_000, 1_000_000], report, cancel.Token),
                     });

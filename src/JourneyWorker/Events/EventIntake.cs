@@ -25,17 +25,11 @@ public sealed class EventIntake(
     JourneyCatalog catalog,
     WaitResumer resumer,
     JourneyMetrics metrics,
+    WriteGate writes,
     TimeProvider time)
 {
     private static readonly ConcurrentDictionary<string, Expression?> Conditions = new(StringComparer.Ordinal);
 
-    /// <summary>
-    /// One write transaction at a time in this process. SQLite has a single writer anyway; concurrent
-    /// deferred transactions that all try to upgrade get SQLITE_BUSY and Microsoft.Data.Sqlite retries
-    /// them after sleeps, which under 50 concurrent requests cut intake to ~60 events/s (bench/intake).
-    /// Queuing here instead costs nothing but the wait for the lock.
-    /// </summary>
-    private static readonly SemaphoreSlim WriteGate = new(1, 1);
 
     public async Task<IntakeResult> AcceptAsync(JsonObject payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
@@ -94,15 +88,8 @@ public sealed class EventIntake(
             ProfileId = profiles.Count > 0 ? profiles[0].ProfileId : null,
         };
 
-        await WriteGate.WaitAsync(cancellationToken);
-        try
-        {
-            return await StoreAndRouteAsync(stored, matched, profiles, reasons, idempotencyKey, json, now, cancellationToken);
-        }
-        finally
-        {
-            WriteGate.Release();
-        }
+        // One write transaction at a time in this process (see WriteGate).
+        return await writes.RunAsync(() => StoreAndRouteAsync(stored, matched, profiles, reasons, idempotencyKey, json, now, cancellationToken), cancellationToken);
     }
 
     private async Task<IntakeResult> StoreAndRouteAsync(

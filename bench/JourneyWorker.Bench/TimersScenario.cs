@@ -38,7 +38,9 @@ public static class TimersScenario
         await InsertWaitingAsync(connection, journeyId, versionId, n, ct);
 
         Console.WriteLine($"  idle: {idle.TotalSeconds:N0} s with the poller running and {n:N0} timers waiting, none due");
-        await Task.Delay(TimeSpan.FromSeconds(2), ct); // let start-up work settle
+        // Let start-up work settle first: the published journey's Read Audience scans every profile once,
+        // the bulk insert leaves a WAL checkpoint, and tiered JIT recompiles hot methods.
+        await Task.Delay(idle, ct);
         var process = Process.GetCurrentProcess();
         process.Refresh();
         var cpuBefore = process.TotalProcessorTime;

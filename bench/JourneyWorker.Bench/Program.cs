@@ -12,10 +12,11 @@ public static class BenchProgram
 
             scenarios (several may be given; "all" runs every one):
               audience-entry  Read Audience of N profiles into a live journey (1,000,000; quick 50,000) vs a raw
-                              batched INSERT; then its e-mails to a loopback SMTP sink vs a bare MailKit loop
+                              batched INSERT; then its e-mails (quick: the first 2,000) to a loopback SMTP sink
+                              vs a bare MailKit loop
               intake          POST /api/events under 50 concurrent connections on Kestrel vs a bare durable route
-              timers          N waiting timers (1,000,000; quick 50,000) due over 60 s: lateness p50/p99,
-                              idle CPU with the poller running, peak RSS
+              timers          N waiting timers (1,000,000, all due over 60 s; quick 50,000, 5,000 due over 10 s):
+                              lateness p50/p99, idle CPU with the poller running, peak RSS
               preview         audience count + 20-profile sample on 100,000 and 1,000,000 profiles (quick: 100,000)
 
             --quick      small sizes, about a minute for all scenarios

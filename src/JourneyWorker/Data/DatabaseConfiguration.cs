@@ -19,6 +19,7 @@ public static class DatabaseConfiguration
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<SqlitePragmaInterceptor>();
+        services.AddSingleton<WriteGate>();
         services.AddSingleton(sp => new JourneyConnectionString(
             Absolutize(ConnectionString(sp.GetRequiredService<IConfiguration>()), sp.GetRequiredService<IHostEnvironment>().ContentRootPath,
                 sp.GetRequiredService<IOptions<StorageOptions>>().Value)));

@@ -25,9 +25,11 @@ public sealed class EventIntake(
     JourneyCatalog catalog,
     WaitResumer resumer,
     JourneyMetrics metrics,
+    WriteGate writes,
     TimeProvider time)
 {
     private static readonly ConcurrentDictionary<string, Expression?> Conditions = new(StringComparer.Ordinal);
+
 
     public async Task<IntakeResult> AcceptAsync(JsonObject payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
@@ -86,6 +88,14 @@ public sealed class EventIntake(
             ProfileId = profiles.Count > 0 ? profiles[0].ProfileId : null,
         };
 
+        // One write transaction at a time in this process (see WriteGate).
+        return await writes.RunAsync(() => StoreAndRouteAsync(stored, matched, profiles, reasons, idempotencyKey, json, now, cancellationToken), cancellationToken);
+    }
+
+    private async Task<IntakeResult> StoreAndRouteAsync(
+        StoredEvent stored, List<EventConfig> matched, List<(EventConfig Config, long ProfileId)> profiles, List<string> reasons,
+        string? idempotencyKey, string json, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         db.StoredEvents.Add(stored);
         try

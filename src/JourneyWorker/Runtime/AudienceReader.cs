@@ -16,6 +16,7 @@ public sealed partial class AudienceReader(
     JourneyCatalog catalog,
     TimeProvider time,
     IOptions<RuntimeOptions> options,
+    WriteGate writes,
     ILogger<AudienceReader> logger)
 {
     public async Task<int> ReadAsync(Guid versionId, bool testOnly, CancellationToken cancellationToken)
@@ -58,11 +59,13 @@ public sealed partial class AudienceReader(
                 break;
             }
 
-            await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+            admitted += await writes.RunAsync(async () =>
             {
-                admitted += (await JourneyAdmission.AdmitAsync(db, journey, ids, testOnly, now, "Read Audience", null, cancellationToken)).Count;
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                var created = await JourneyAdmission.AdmitAsync(db, journey, ids, testOnly, now, "Read Audience", null, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
-            }
+                return created.Count;
+            }, cancellationToken);
             after = ids[^1];
 
             if (start.Throttle is { } rate)

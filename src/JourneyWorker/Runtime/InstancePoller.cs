@@ -15,7 +15,9 @@ public sealed class InstancePoller(
     IServiceScopeFactory scopes,
     InstanceRunner runner,
     TimeProvider time,
-    IOptions<RuntimeOptions> options)
+    IOptions<RuntimeOptions> options,
+    WriteGate writes,
+    IHostApplicationLifetime lifetime)
 {
     private const string ClaimSql = """
         UPDATE "JourneyInstances" SET "LeaseOwner" = $owner, "LeaseUntil" = $until
@@ -31,7 +33,9 @@ public sealed class InstancePoller(
     public async Task<int> DrainAsync(CancellationToken cancellationToken, int maxBatches = int.MaxValue)
     {
         var total = 0;
-        for (var batch = 0; batch < maxBatches && !cancellationToken.IsCancellationRequested; batch++)
+        // A stopping host claims no new batch: Quartz waits for a running job at shutdown, and a
+        // large backlog would otherwise hold the shutdown until it is all worked off.
+        for (var batch = 0; batch < maxBatches && !cancellationToken.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested; batch++)
         {
             var owner = options.Value.WorkerId;
             var claimed = await ClaimAsync(owner, options.Value.BatchSize, cancellationToken);
@@ -62,13 +66,16 @@ public sealed class InstancePoller(
         command.AddParameter("$until", now + (long)options.Value.LeaseDuration.TotalMilliseconds);
         command.AddParameter("$now", now);
         command.AddParameter("$limit", limit);
-        var ids = new List<long>(limit);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        return await writes.RunAsync(async () =>
         {
-            ids.Add(reader.GetInt64(0));
-        }
-        return ids;
+            var ids = new List<long>(limit);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ids.Add(reader.GetInt64(0));
+            }
+            return ids;
+        }, cancellationToken);
     }
 
 }

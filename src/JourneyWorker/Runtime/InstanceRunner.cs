@@ -17,6 +17,7 @@ public sealed partial class InstanceRunner(
     MessageDispatcher dispatcher,
     TimeProvider time,
     JourneyMetrics metrics,
+    WriteGate writes,
     ILogger<InstanceRunner> logger)
 {
     private const int MaxStepsPerRun = 200;
@@ -102,7 +103,7 @@ public sealed partial class InstanceRunner(
 
         instance.LeaseOwner = null;
         instance.LeaseUntil = null;
-        await db.SaveChangesAsync(cancellationToken);
+        await writes.RunAsync(() => db.SaveChangesAsync(cancellationToken), cancellationToken);
     }
 
     /// <summary>A waiting instance came due: its wait elapsed or its event/reaction timed out.</summary>

@@ -20,7 +20,8 @@ public sealed class MessageDispatcher(
     IPushSender push,
     TemplateRenderer templates,
     MessageDecorator decorator,
-    JourneyMetrics metrics)
+    JourneyMetrics metrics,
+    WriteGate writes)
 {
     public async Task<Flow> SendAsync(RunContext c, NodeDefinition node, CancellationToken cancellationToken)
     {
@@ -58,7 +59,7 @@ public sealed class MessageDispatcher(
 
         // Checkpoint: progress so far and the outbox row are durable before anything leaves.
         outbox.Attempts++;
-        await run.Db.SaveChangesAsync(cancellationToken);
+        await writes.RunAsync(() => run.Db.SaveChangesAsync(cancellationToken), cancellationToken);
 
         var model = Model(c);
         SendResult result;

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace JourneyWorker.Tracking;
 
 /// <summary>Adds tracking to outgoing messages: open pixel, click rewriting and one-click unsubscribe for e-mail; an open URL for push.</summary>
-public sealed partial class MessageDecorator(TrackingTokens tokens)
+public sealed partial class MessageDecorator(TrackingTokens tokens, WriteGate writes)
 {
     public async Task<string> DecorateEmailAsync(
         JourneyDbContext db, OutboxMessage outbox, string html, IDictionary<string, string> headers, CancellationToken cancellationToken)
@@ -30,7 +30,7 @@ public sealed partial class MessageDecorator(TrackingTokens tokens)
             }
             return $"{match.Groups["prefix"].Value}{tokens.Url("c", TrackingKind.Click, outbox.Id, i)}{match.Groups["quote"].Value}";
         });
-        await db.SaveChangesAsync(cancellationToken);
+        await writes.RunAsync(() => db.SaveChangesAsync(cancellationToken), cancellationToken);
 
         var pixel = $"<img src=\"{tokens.Url("o", TrackingKind.Open, outbox.Id)}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">";
         var bodyEnd = rewritten.LastIndexOf("</body>", StringComparison.OrdinalIgnoreCase);

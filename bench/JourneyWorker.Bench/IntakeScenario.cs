@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace JourneyWorker.Bench;
+
+/// <summary>
+/// POST /api/events on the real host (Kestrel, loopback) under concurrent load, against a bare
+/// Kestrel route in the same process that only appends the body to SQLite, one transaction per request.
+/// </summary>
+public static class IntakeScenario
+{
+    private const string Name = "intake";
+    private const int Connections = 50;
+    private const int Profiles = 10_000;
+
+    public static async Task RunAsync(string folder, TimeSpan duration, Report report, CancellationToken ct)
+    {
+        var baseline = await BaselineAsync(folder, duration, ct);
+
+        using var host = new BenchHost(folder);
+        var address = host.Start();
+        using var admin = host.Admin();
+        await using (var connection = host.OpenConnection())
+        {
+            await Workload.InsertProfilesAsync(connection, 1, Profiles, ct);
+        }
+        // The seed's purchase event: matched by a rule, checked against typed fields, tied to a profile by e-mail.
+        await Workload.PostAsync(admin, "/api/event-configs", """
+            {"name": "purchase", "idType": "ruleBased", "condition": "purchaseMessage = \"thank you\"", "namespace": "email", "profileIdentifier": "customerEmail",
+             "fields": [{"path": "productName", "type": "string"}, {"path": "purchaseDate", "type": "dateTime"}]}
+            """, ct);
+
+        Console.WriteLine($"  JourneyWorker POST /api/events: {Connections} connections for {duration.TotalSeconds:N0} s");
+        var engine = await LoadAsync(new Uri(address, "/api/events"), BenchHost.IngestKey, duration, ct);
+        var size = $"{Connections} connections, {duration.TotalSeconds:N0} s, {engine.Count:N0} events";
+        report.Add(new Figure(Name, "events acknowledged (202, durable)", size, engine.Rate, "events/s",
+            "bare durable route", baseline.Rate, "≥ 5,000/s and ≥ 50%", engine.Rate >= 5_000 && engine.Rate >= 0.5 * baseline.Rate));
+        report.Add(new Figure(Name, "latency p50", size, engine.P50, "ms", "bare durable route", baseline.P50, LowerIsBetter: true));
+        report.Add(new Figure(Name, "latency p99", size, engine.P99, "ms", "bare durable route", baseline.P99, "< 50 ms", engine.P99 < 50, LowerIsBetter: true));
+        if (engine.Errors > 0)
+        {
+            Console.WriteLine($"  !! {engine.Errors:N0} requests were not answered 202");
+        }
+    }
+
+    private sealed record Load(long Count, long Errors, double Rate, double P50, double P99);
+
+    private static string Payload(long n) => string.Create(CultureInfo.InvariantCulture, $$$"""
+        {"purchaseMessage": "thank you", "customerEmail": "p{{{n % Profiles + 1}}}@example.com", "productName": "Shoes", "purchaseDate": "2026-03-02T10:00:00Z",
+         "orderId": "order-{{{n}}}", "amount": 129.90, "currency": "USD", "channel": "web", "store": {"id": "store-17", "region": "us-west"},
+         "items": [{"sku": "SKU-1001", "quantity": 1, "price": 99.90}, {"sku": "SKU-2002", "quantity": 2, "price": 15.00}],
+         "utm": {"source": "newsletter", "medium": "email", "campaign": "spring-sale"}}
+        """);
+
+    /// <summary>The load generator: <see cref="Connections"/> loops, each with its own request in flight, for the duration after a 1 s warm-up.</summary>
+    private static async Task<Load> LoadAsync(Uri url, string? key, TimeSpan duration, CancellationToken ct)
+    {
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseProxy = false };
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        long sequence = 0, count = 0, errors = 0;
+        var measuring = false;
+        var latencies = new List<double>[Connections];
+        var clock = Stopwatch.StartNew();
+        var warmUp = TimeSpan.FromSeconds(1);
+        var end = warmUp + duration;
+        await using var progress = new Progress("events", (long)(duration.TotalSeconds * 1_000), () => Interlocked.Read(ref count));
+        var measuredFrom = TimeSpan.Zero;
+        await Task.WhenAll(Enumerable.Range(0, Connections).Select(async worker =>
+        {
+            var mine = latencies[worker] = new List<double>(100_000);
+            while (clock.Elapsed < end && !ct.IsCancellationRequested)
+            {
+                var n = Interlocked.Increment(ref sequence);
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(Payload(n), Encoding.UTF8, "application/json") };
+                if (key is not null)
+                {
+                    request.Headers.Add("X-Api-Key", key);
+                }
+                request.Headers.Add("Idempotency-Key", $"bench-{n}");
+                var started = Stopwatch.GetTimestamp();
+                using var response = await client.SendAsync(request, ct);
+                await response.Content.LoadIntoBufferAsync(ct);
+                var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (!Volatile.Read(ref measuring))
+                {
+                    if (clock.Elapsed >= warmUp && !Interlocked.Exchange(ref measuring, true))
+                    {
+                        measuredFrom = clock.Elapsed;
+                    }
+                    continue;
+                }
+                if (response.StatusCode == HttpStatusCode.Accepted)
+                {
+                    Interlocked.Increment(ref count);
+                    mine.Add(elapsed);
+                }
+                else
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+        }));
+        var measured = clock.Elapsed - measuredFrom;
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        double Percentile(double p) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
+        return new Load(count, errors, count / measured.TotalSeconds, Percentile(0.50), Percentile(0.99));
+    }
+
+    /// <summary>Kestrel + minimal API in this process: read the body, one SQLite transaction per request (WAL, synchronous=NORMAL as the app), 202.</summary>
+    private static async Task<Load> BaselineAsync(string folder, TimeSpan duration, CancellationToken ct)
+    {
+        var file = Path.Combine(folder, "baseline.db");
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = file, Pooling = true, DefaultTimeout = 30 }.ToString();
+        await using (var setup = new SqliteConnection(connectionString))
+        {
+            await setup.OpenAsync(ct);
+            await using var command = setup.CreateCommand();
+            command.CommandText = """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE "Events" ("Id" TEXT NOT NULL PRIMARY KEY, "ReceivedAt" TEXT NOT NULL, "IdempotencyKey" TEXT NULL UNIQUE, "Payload" TEXT NOT NULL);
+                """;
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        await using var app = builder.Build();
+        app.MapPost("/events", async (HttpContext context, CancellationToken cancellationToken) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync(cancellationToken);
+            await using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
+                await pragma.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """INSERT INTO "Events" VALUES ($id, $at, $key, $payload)""";
+            insert.Parameters.AddWithValue("$id", Guid.CreateVersion7().ToString());
+            insert.Parameters.AddWithValue("$at", DateTime.UtcNow);
+            insert.Parameters.AddWithValue("$key", context.Request.Headers["Idempotency-Key"].ToString());
+            insert.Parameters.AddWithValue("$payload", body);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return Results.Accepted();
+        });
+        await app.StartAsync(ct);
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        Console.WriteLine($"  baseline: bare durable route, {Connections} connections for {duration.TotalSeconds:N0} s");
+        var load = await LoadAsync(new Uri(address, "/events"), null, duration, ct);
+        await app.StopAsync(ct);
+        return load;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using SmtpServer;
+using SmtpServer.IO;
+using SmtpServer.Net;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+namespace JourneyWorker.Bench;
+
+/// <summary>
+/// A real SMTP server (SmtpServer 11) on 127.0.0.1 that only counts what it receives (the tests'
+/// sink parses every message; here parsing would take CPU from the code being measured). Its
+/// listener sets TCP_NODELAY, or persistent connections would measure Nagle's delayed-ACK stall.
+/// </summary>
+public sealed class SmtpSink : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private SmtpServer.SmtpServer? _server;
+    private Task? _running;
+    private long _messages;
+    private int _sessions;
+
+    public string Host => "127.0.0.1";
+    public int Port { get; private set; }
+    public long MessageCount => Interlocked.Read(ref _messages);
+    public int SessionCount => Volatile.Read(ref _sessions);
+
+    public static async Task<SmtpSink> StartAsync(CancellationToken cancellationToken)
+    {
+        var sink = new SmtpSink();
+        var listeners = new NoDelayListenerFactory();
+        var options = new SmtpServerOptionsBuilder()
+            .ServerName("sink.bench")
+            .Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, 0)))
+            .Build();
+        var services = new SmtpServer.ComponentModel.ServiceProvider();
+        services.Add(listeners);
+        services.Add(new Store(sink));
+        sink._server = new SmtpServer.SmtpServer(options, services);
+        sink._server.SessionCreated += (_, _) => Interlocked.Increment(ref sink._sessions);
+        sink._running = sink._server.StartAsync(sink._stop.Token);
+        sink.Port = (await listeners.Bound.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken)).Port;
+        return sink;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_server is not null)
+        {
+            _server.Shutdown();
+            await Quietly(_server.ShutdownTask);
+        }
+        if (_running is not null)
+        {
+            await Quietly(_running);
+        }
+        _stop.Dispose();
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+        {
+        }
+    }
+
+    private sealed class Store(SmtpSink sink) : MessageStore
+    {
+        public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref sink._messages);
+            return Task.FromResult(SmtpResponse.Ok);
+        }
+    }
+
+    private sealed class NoDelayListenerFactory : IEndpointListenerFactory
+    {
+        public TaskCompletionSource<IPEndPoint> Bound { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
+        {
+            var listener = new TcpListener(endpointDefinition.Endpoint);
+            listener.Server.NoDelay = true;
+            listener.Start(512);
+            Bound.TrySetResult((IPEndPoint)listener.LocalEndpoint);
+            return new Listener(listener);
+        }
+    }
+
+    private sealed class Listener(TcpListener listener) : IEndpointListener
+    {
+        public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
+        {
+            var socket = await listener.AcceptSocketAsync(cancellationToken);
+            socket.NoDelay = true;
+            return new Pipe(new NetworkStream(socket, ownsSocket: true));
+        }
+
+        public void Dispose() => listener.Stop();
+    }
+
+    private sealed class Pipe(NetworkStream stream) : ISecurableDuplexPipe
+    {
+        public PipeReader Input { get; } = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        public PipeWriter Output { get; } = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+        public bool IsSecure => false;
+        public SslProtocols SslProtocol => SslProtocols.None;
+
+        public Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("The bench sink speaks plain SMTP only.");
+
+        public void Dispose()
+        {
+            Input.Complete();
+            Output.Complete();
+            stream.Dispose();
+        }
+    }
+}

@@ -27,6 +27,7 @@ builder.Services.AddJourneyDatabase();
 builder.Services.AddProblemHandling();
 builder.Services.AddRequestLimits();
 builder.Services.AddAbuseLimits();
+builder.Services.AddGracefulShutdown();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddSwagger();
 builder.Services.AddHealth();

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using JourneyWorker.Runtime;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace JourneyWorker.Tests.Reliability;
@@ -14,7 +15,18 @@ public sealed class ReliabilityApp : JourneyWorkerApp
 {
     public CapturingLoggerProvider Logs { get; } = new();
 
-    protected override void ConfigureTestServices(IServiceCollection services) => services.AddSingleton<ILoggerProvider>(Logs);
+    /// <summary>The system clock instead of the fake one, for tests of the Quartz-driven background work.</summary>
+    public bool RealClock { get; init; }
+
+    protected override void ConfigureTestServices(IServiceCollection services)
+    {
+        services.AddSingleton<ILoggerProvider>(Logs);
+        if (RealClock)
+        {
+            services.RemoveAll<TimeProvider>();
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
 
     public async Task<string> PostAsync(string url, string json, int expected, CancellationToken cancellationToken)
     {

@@ -124,6 +124,11 @@ for (var cycle = 1; cycle <= cycles; cycle++)
     await WaitReadyAsync();
     var resumedIn = await ResumedWithinAsync(smtp, TimeSpan.FromSeconds(15));
     failures.AddRange(Check(db, acknowledged, cycle));
+    // Leases are 5 s: due work left by the killed process must be running again within 5 s of readiness (plus a poll).
+    if ((resumedIn is null && Scalar(db, "SELECT COUNT(*) FROM JourneyInstances WHERE Status IN ('active', 'waiting')") > 0) || resumedIn > TimeSpan.FromSeconds(6))
+    {
+        failures.Add($"cycle {cycle}: due work did not resume within 6 s of the restart");
+    }
     Console.WriteLine($"cycle {cycle}: killed after {inFlightBefore} e-mails, ready in {restarted.Elapsed.TotalSeconds:F1} s, work resumed in {resumedIn?.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) ?? "(nothing due)"} s, {acknowledged.Count} events acknowledged, {smtp.Total} e-mails, {smtp.Duplicates} duplicate(s)");
 }
 

@@ -14,6 +14,11 @@ if (HealthProbe.IsRequested(args))
     return await HealthProbe.RunAsync(args);
 }
 
+if (BackupCommand.IsRequested(args))
+{
+    return await BackupCommand.RunAsync(args);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddSystemd();
@@ -21,6 +26,8 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddJourneyDatabase();
 builder.Services.AddProblemHandling();
 builder.Services.AddRequestLimits();
+builder.Services.AddAbuseLimits();
+builder.Services.AddGracefulShutdown();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddSwagger();
 builder.Services.AddHealth();
@@ -41,6 +48,7 @@ app.EnsureApiKeys();
 app.UseProblemHandling();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseAbuseLimits();
 app.MapSwagger();
 app.MapHealth();
 app.MapMetrics();

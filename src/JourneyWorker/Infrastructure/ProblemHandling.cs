@@ -41,6 +41,8 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDet
             BadHttpRequestException { InnerException: JsonException json } e => (e.StatusCode, "Malformed JSON", Describe(json)),
             BadHttpRequestException e => (e.StatusCode, "Bad request", e.Message),
             JsonException json => (StatusCodes.Status400BadRequest, "Malformed JSON", Describe(json)),
+            // A lone surrogate escape ("\udc00") parses, and throws only when the string is read or re-serialized.
+            InvalidOperationException e when IsInvalidUtf16(e) => (StatusCodes.Status400BadRequest, "Malformed JSON", "The JSON holds an escaped lone surrogate (invalid UTF-16)."),
             _ => (0, "", ""),
         };
         if (status == 0)
@@ -56,6 +58,9 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDet
             ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
+
+    private static bool IsInvalidUtf16(InvalidOperationException e) =>
+        e.TargetSite?.DeclaringType?.Assembly == typeof(JsonException).Assembly && e.Message.Contains("invalid UTF-16", StringComparison.OrdinalIgnoreCase);
 
     private static string Describe(JsonException json) =>
         json.Path is { Length: > 0 } path

@@ -125,6 +125,13 @@ public sealed class ProfileService(JourneyDbContext db, TimeProvider time)
         await db.InstanceSteps.Where(s => instances.Contains(s.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await db.JourneyInstances.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
         await db.StoredEvents.Where(e => e.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+        // Events that matched no configuration are stored without a profile, yet may name one of its identities:
+        // they are the profile's personal data too. Matched as JSON string literals, encoded as the intake stores them.
+        foreach (var value in await db.ProfileIdentities.Where(i => i.ProfileId == profileId).Select(i => i.Value).ToListAsync(cancellationToken))
+        {
+            var literal = System.Text.Json.JsonSerializer.Serialize(value);
+            await db.StoredEvents.Where(e => e.ProfileId == null && e.Payload.Contains(literal)).ExecuteDeleteAsync(cancellationToken);
+        }
         await db.PushTokens.Where(t => t.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
         await db.ProfileIdentities.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
         var deleted = await db.Profiles.Where(p => p.Id == profileId).ExecuteDeleteAsync(cancellationToken);

@@ -28,6 +28,8 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
         _settings["Push:PickupDirectory"] = Path.Combine(DataDirectory, "outbox", "push");
         _settings["Tracking:PublicBaseUrl"] = "http://journeys.test";
         _settings["Logging:LogLevel:Default"] = "Warning";
+        // Tests fire tracking requests in bursts; the abuse-limit tests set their own low limits.
+        _settings["RateLimits:Tracking:PermitsPerSecond"] = "100000";
         _settings["Tracking:SigningKey"] = "test-signing-key-0123456789abcdef0123456789";
     }
 

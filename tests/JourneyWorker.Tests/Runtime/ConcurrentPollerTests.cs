@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Hosting;
+using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys;
 using JourneyWorker.Runtime;
@@ -18,14 +20,18 @@ public sealed class ConcurrentPollerTests
     {
         var services = h.App.Services;
         var options = Options.Create(new RuntimeOptions { WorkerId = workerId, BatchSize = batchSize, Parallelism = 4 });
+        // Its own write gate, as another process would have: only SQLite's locking is shared.
+        var writes = new WriteGate();
         var runner = new InstanceRunner(
             services.GetRequiredService<IServiceScopeFactory>(),
             services.GetRequiredService<JourneyCatalog>(),
             services.GetRequiredService<MessageDispatcher>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<JourneyMetrics>(),
+            writes,
             services.GetRequiredService<ILogger<InstanceRunner>>());
-        return new InstancePoller(services.GetRequiredService<IServiceScopeFactory>(), runner, services.GetRequiredService<TimeProvider>(), options);
+        return new InstancePoller(services.GetRequiredService<IServiceScopeFactory>(), runner, services.GetRequiredService<TimeProvider>(), options,
+            writes, services.GetRequiredService<IHostApplicationLifetime>());
     }
 
     [Fact]

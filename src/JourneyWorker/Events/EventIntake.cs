@@ -25,11 +25,10 @@ public sealed class EventIntake(
     JourneyCatalog catalog,
     WaitResumer resumer,
     JourneyMetrics metrics,
+    EventConfigCache configCache,
     WriteGate writes,
     TimeProvider time)
 {
-    private static readonly ConcurrentDictionary<string, Expression?> Conditions = new(StringComparer.Ordinal);
-
 
     public async Task<IntakeResult> AcceptAsync(JsonObject payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
@@ -39,13 +38,13 @@ public sealed class EventIntake(
         }
 
         var now = time.GetUtcNow();
-        var configs = await db.EventConfigs.AsNoTracking().ToListAsync(cancellationToken);
-        var matched = configs.Where(c => Matches(c, payload, now)).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+        var configs = await configCache.GetAsync(db, cancellationToken);
+        var candidates = configs.Where(c => Matches(c, payload, now)).ToList();
+        var matched = candidates.Select(c => c.Config).ToList();
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        foreach (var config in matched)
+        foreach (var (config, fields, _) in candidates)
         {
-            var fields = JsonSerializer.Deserialize<List<EventField>>(config.Fields, JsonSerializerOptions.Web) ?? [];
             foreach (var problem in EventFieldChecker.Check(payload, fields))
             {
                 errors[$"{config.Name}"] = [.. errors.GetValueOrDefault(config.Name, []), problem];
@@ -157,36 +156,13 @@ public sealed class EventIntake(
         return admitted;
     }
 
-    private static bool Matches(EventConfig config, JsonObject payload, DateTimeOffset now)
-    {
-        if (config.IdType == "systemGenerated")
-        {
-            return payload["eventID"] is JsonValue v && v.TryGetValue<string>(out var id) && id == config.EventId;
-        }
-        if (config.Condition is null)
-        {
-            return false;
-        }
-        var condition = Conditions.GetOrAdd(config.Condition, c => ExpressionParser.TryParse(c, out var e, out _) ? e : null);
-        return condition is not null && ExpressionEvaluator.IsTrue(condition, path => Lookup(payload, path) is { } s ? JsonValue.Create(s) : FindNode(payload, path), now);
-    }
-
-    private static JsonNode? FindNode(JsonObject root, string path)
-    {
-        JsonNode? current = root;
-        foreach (var segment in path.Split('.'))
-        {
-            current = current is JsonObject o && o.TryGetPropertyValue(segment, out var next) ? next : null;
-            if (current is null)
-            {
-                return null;
-            }
-        }
-        return current;
-    }
+    private static bool Matches(CachedEventConfig cached, JsonObject payload, DateTimeOffset now) =>
+        cached.Config.IdType == "systemGenerated"
+            ? payload["eventID"] is JsonValue v && v.TryGetValue<string>(out var id) && id == cached.Config.EventId
+            : cached.Condition is not null && ExpressionEvaluator.IsTrue(cached.Condition, payload, now);
 
     private static string? Lookup(JsonObject payload, string path) =>
-        FindNode(payload, path) is JsonValue value
+        ExpressionEvaluator.Resolve(payload, path) is JsonValue value
             ? value.GetValueKind() switch
             {
                 JsonValueKind.String => value.GetValue<string>(),

@@ -10,7 +10,8 @@ public static class EventIntakeEndpoints
     public const int MaxEventBytes = 64 * 1024;
     public const int MaxIdempotencyKeyLength = 200;
 
-    public static IServiceCollection AddEventIntake(this IServiceCollection services) => services.AddScoped<EventIntake>();
+    public static IServiceCollection AddEventIntake(this IServiceCollection services) =>
+        services.AddScoped<EventIntake>().AddSingleton<EventConfigCache>();
 
     public static WebApplication MapEventIntake(this WebApplication app)
     {

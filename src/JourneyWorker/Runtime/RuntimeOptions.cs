@@ -9,8 +9,9 @@ public sealed class RuntimeOptions
     /// <summary>Run the background poller and Read Audience schedules (off only for tests that drive the engine by hand).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>How often due work is looked for: the floor of timer lateness. An idle look is one indexed query.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 500;

@@ -47,3 +47,16 @@ public sealed class HostTests : IClassFixture<JourneyWorkerApp>
         Assert.Contains("journeyworker_due_backlog 0", text, StringComparison.Ordinal);
     }
 }
+
+public sealed class MissingKeyTests
+{
+    [Theory]
+    [InlineData("Security:AdminApiKey")]
+    [InlineData("Security:IngestApiKey")]
+    public void Outside_development_the_service_refuses_to_start_without_a_key_and_names_it(string missing)
+    {
+        using var app = new JourneyWorkerApp().With(missing, "");
+        var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
+        Assert.Contains(missing, error.ToString(), StringComparison.Ordinal);
+    }
+}

@@ -122,6 +122,7 @@ for (var cycle = 1; cycle <= cycles; cycle++)
     var restarted = Stopwatch.StartNew();
     service = Start();
     await WaitReadyAsync();
+    var readyIn = restarted.Elapsed;
     var resumedIn = await ResumedWithinAsync(smtp, TimeSpan.FromSeconds(15));
     failures.AddRange(Check(db, acknowledged, cycle));
     // Leases are 5 s: due work left by the killed process must be running again within 5 s of readiness (plus a poll).
@@ -129,7 +130,7 @@ for (var cycle = 1; cycle <= cycles; cycle++)
     {
         failures.Add($"cycle {cycle}: due work did not resume within 6 s of the restart");
     }
-    Console.WriteLine($"cycle {cycle}: killed after {inFlightBefore} e-mails, ready in {restarted.Elapsed.TotalSeconds:F1} s, work resumed in {resumedIn?.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) ?? "(nothing due)"} s, {acknowledged.Count} events acknowledged, {smtp.Total} e-mails, {smtp.Duplicates} duplicate(s)");
+    Console.WriteLine($"cycle {cycle}: killed after {inFlightBefore} e-mails, ready in {readyIn.TotalSeconds:F1} s, work resumed in {resumedIn?.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) ?? "(nothing due)"} s, {acknowledged.Count} events acknowledged, {smtp.Total} e-mails, {smtp.Duplicates} duplicate(s)");
 }
 
 // Let everything finish, then the final checks.

@@ -1,3 +1,4 @@
+using JourneyWorker.Testing;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -80,50 +81,6 @@ public sealed class SmtpSink : IAsyncDisposable
         {
             Interlocked.Increment(ref sink._messages);
             return Task.FromResult(SmtpResponse.Ok);
-        }
-    }
-
-    private sealed class NoDelayListenerFactory : IEndpointListenerFactory
-    {
-        public TaskCompletionSource<IPEndPoint> Bound { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
-        {
-            var listener = new TcpListener(endpointDefinition.Endpoint);
-            listener.Server.NoDelay = true;
-            listener.Start(512);
-            Bound.TrySetResult((IPEndPoint)listener.LocalEndpoint);
-            return new Listener(listener);
-        }
-    }
-
-    private sealed class Listener(TcpListener listener) : IEndpointListener
-    {
-        public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
-        {
-            var socket = await listener.AcceptSocketAsync(cancellationToken);
-            socket.NoDelay = true;
-            return new Pipe(new NetworkStream(socket, ownsSocket: true));
-        }
-
-        public void Dispose() => listener.Stop();
-    }
-
-    private sealed class Pipe(NetworkStream stream) : ISecurableDuplexPipe
-    {
-        public PipeReader Input { get; } = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
-        public PipeWriter Output { get; } = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
-        public bool IsSecure => false;
-        public SslProtocols SslProtocol => SslProtocols.None;
-
-        public Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException("The bench sink speaks plain SMTP only.");
-
-        public void Dispose()
-        {
-            Input.Complete();
-            Output.Complete();
-            stream.Dispose();
         }
     }
 }

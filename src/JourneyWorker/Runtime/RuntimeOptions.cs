@@ -11,7 +11,7 @@ public sealed class RuntimeOptions
 
     /// <summary>How often due work is looked for: the floor of timer lateness. An idle look is one indexed query.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 500;

@@ -29,6 +29,13 @@ public sealed class InstancePoller(
         RETURNING "Id"
         """;
 
+    // A read first: an idle poll then takes no write lock and no place in the write gate.
+    private const string AnyDueSql = """
+        SELECT EXISTS (
+            SELECT 1 FROM "JourneyInstances"
+            WHERE "Status" IN ('active', 'waiting') AND "DueAt" <= $now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < $now))
+        """;
+
     /// <summary>Runs due work until none is left (or <paramref name="maxBatches"/> batches); returns how many instances ran.</summary>
     public async Task<int> DrainAsync(CancellationToken cancellationToken, int maxBatches = int.MaxValue)
     {
@@ -60,6 +67,16 @@ public sealed class InstancePoller(
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var connection = db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(cancellationToken);
+        await using (var probe = connection.CreateCommand())
+        {
+            probe.CommandText = AnyDueSql;
+            probe.AddParameter("$now", now);
+            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                return [];
+            }
+        }
+
         await using var command = connection.CreateCommand();
         command.CommandText = ClaimSql;
         command.AddParameter("$owner", owner);
@@ -77,5 +94,4 @@ public sealed class InstancePoller(
             return ids;
         }, cancellationToken);
     }
-
 }

@@ -239,13 +239,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         draft.WaitOverride = null;
         Touch(draft);
         await schedules.UnscheduleAsync(draft.Id, cancellationToken);
-        var instances = db.JourneyInstances.Where(i => i.JourneyVersionId == draft.Id && i.IsTest).Select(i => i.Id);
-        var messages = db.OutboxMessages.Where(m => instances.Contains(m.InstanceId)).Select(m => m.Id);
-        await db.TrackedLinks.Where(l => messages.Contains(l.OutboxMessageId)).ExecuteDeleteAsync(cancellationToken);
-        await db.MessageReactions.Where(r => messages.Contains(r.OutboxMessageId)).ExecuteDeleteAsync(cancellationToken);
-        await db.OutboxMessages.Where(m => instances.Contains(m.InstanceId)).ExecuteDeleteAsync(cancellationToken);
-        await db.InstanceSteps.Where(s => instances.Contains(s.InstanceId)).ExecuteDeleteAsync(cancellationToken);
-        await db.JourneyInstances.Where(i => i.JourneyVersionId == draft.Id && i.IsTest).ExecuteDeleteAsync(cancellationToken);
+        await db.DeleteInstancesAsync(db.JourneyInstances.Where(i => i.JourneyVersionId == draft.Id && i.IsTest), cancellationToken);
     }
 
     /// <summary>A closed version whose last instance has ended is finished.</summary>

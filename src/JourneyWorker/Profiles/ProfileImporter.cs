@@ -97,7 +97,7 @@ public sealed class ProfileImporter(
             return string.Join(" ", validation.Errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}"));
         }
 
-        var (profile, problem) = await profiles.UpsertAsync(null, request, cancellationToken);
+        var (_, problem) = await profiles.UpsertAsync(null, request, cancellationToken);
         if (problem is not null)
         {
             return $"{problem.Field}: {problem.Message}";
@@ -115,7 +115,6 @@ public sealed class ProfileImporter(
             {
                 entry.State = EntityState.Detached;
             }
-            _ = profile;
             return $"Could not be stored: {e.InnerException?.Message ?? e.Message}";
         }
     }

@@ -117,13 +117,7 @@ public sealed class ProfileService(JourneyDbContext db, TimeProvider time)
     public async Task<bool> DeleteAsync(long profileId, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var instances = db.JourneyInstances.Where(i => i.ProfileId == profileId).Select(i => i.Id);
-        var messages = db.OutboxMessages.Where(m => instances.Contains(m.InstanceId)).Select(m => m.Id);
-        await db.TrackedLinks.Where(l => messages.Contains(l.OutboxMessageId)).ExecuteDeleteAsync(cancellationToken);
-        await db.MessageReactions.Where(r => messages.Contains(r.OutboxMessageId)).ExecuteDeleteAsync(cancellationToken);
-        await db.OutboxMessages.Where(m => instances.Contains(m.InstanceId)).ExecuteDeleteAsync(cancellationToken);
-        await db.InstanceSteps.Where(s => instances.Contains(s.InstanceId)).ExecuteDeleteAsync(cancellationToken);
-        await db.JourneyInstances.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+        await db.DeleteInstancesAsync(db.JourneyInstances.Where(i => i.ProfileId == profileId), cancellationToken);
         await db.StoredEvents.Where(e => e.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
         // Events that matched no configuration are stored without a profile, yet may name one of its identities:
         // they are the profile's personal data too. Matched as JSON string literals, encoded as the intake stores them.

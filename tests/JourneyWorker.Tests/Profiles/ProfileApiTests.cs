@@ -71,7 +71,7 @@ public sealed class ProfileApiTests : IClassFixture<JourneyWorkerApp>
     {
         var response = await _client.PutAsJsonAsync("/api/profiles/email/a@example.com", Body(identities: new { email = "b@example.com" }), Ct);
         var problem = await response.ProblemAsync(400);
-        Assert.Contains("identities.email", await ErrorsKeysAsync(problem), StringComparer.Ordinal);
+        Assert.Contains("identities.email", ErrorKeys(problem), StringComparer.Ordinal);
     }
 
     [Theory]
@@ -84,7 +84,7 @@ public sealed class ProfileApiTests : IClassFixture<JourneyWorkerApp>
         var response = await _client.PutAsync($"/api/profiles/email/{Guid.NewGuid():N}@example.com",
             new StringContent(body, Encoding.UTF8, "application/json"), Ct);
         var problem = await response.ProblemAsync(400);
-        var text = problem.Detail + " " + string.Join(" ", await ErrorsKeysAsync(problem)) + " " + problem.Title;
+        var text = problem.Detail + " " + string.Join(" ", ErrorKeys(problem)) + " " + problem.Title;
         Assert.Contains(expected, text, StringComparison.Ordinal);
         await using var db = _app.Db();
         Assert.False(await db.ProfileIdentities.AnyAsync(i => i.Namespace == "email" && i.Value.StartsWith("zz"), Ct));
@@ -147,11 +147,8 @@ public sealed class ProfileApiTests : IClassFixture<JourneyWorkerApp>
         Assert.Equal(2, await db.ProfileIdentities.CountAsync(i => i.Value.EndsWith($"-{tag}@example.com"), Ct));
     }
 
-    private static async Task<IEnumerable<string>> ErrorsKeysAsync(Microsoft.AspNetCore.Mvc.ProblemDetails problem)
-    {
-        await Task.CompletedTask;
-        return problem.Extensions.TryGetValue("errors", out var errors) && errors is System.Text.Json.JsonElement e && e.ValueKind == System.Text.Json.JsonValueKind.Object
+    private static IEnumerable<string> ErrorKeys(Microsoft.AspNetCore.Mvc.ProblemDetails problem) =>
+        problem.Extensions.TryGetValue("errors", out var errors) && errors is System.Text.Json.JsonElement e && e.ValueKind == System.Text.Json.JsonValueKind.Object
             ? e.EnumerateObject().Select(p => p.Name).ToList()
             : [];
-    }
 }

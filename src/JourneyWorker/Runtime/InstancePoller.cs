@@ -41,7 +41,8 @@ public sealed class InstancePoller(
     {
         var total = 0;
         // A stopping host claims no new batch: Quartz waits for a running job at shutdown, and a
-        // large backlog would otherwise hold the shutdown until it is all worked off.
+        // large backlog would otherwise hold the shutdown until it is all worked off. The batch in
+        // hand is finished (not cancelled), so that what it sent is committed and not sent again.
         for (var batch = 0; batch < maxBatches && !cancellationToken.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested; batch++)
         {
             var owner = options.Value.WorkerId;
@@ -51,11 +52,7 @@ public sealed class InstancePoller(
                 break;
             }
 
-            await Parallel.ForEachAsync(
-                claimed,
-                new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },
-                async (id, ct) => await runner.RunAsync(id, owner, ct));
-            total += claimed.Count;
+            total += await runner.RunBatchAsync(claimed, owner, cancellationToken);
         }
         return total;
     }

@@ -4,30 +4,61 @@ using JourneyWorker.Journeys;
 
 namespace JourneyWorker.Runtime;
 
-/// <summary>The state changes of one run of one instance, collected for a single commit.</summary>
-public sealed class InstanceRun(JourneyDbContext db, JourneyInstance instance, DateTimeOffset now)
+/// <summary>
+/// One claimed instance inside a batch: its state as loaded, and the changes of this run held in
+/// memory until the batch writes them (a checkpoint before a send, the final commit after).
+/// </summary>
+public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
 {
-    public JourneyDbContext Db { get; } = db;
     public JourneyInstance Instance { get; } = instance;
     public DateTimeOffset Now { get; } = now;
     public long NowMs { get; } = now.ToUnixTimeMilliseconds();
-    public List<InstanceStep> NewSteps { get; } = [];
 
-    /// <summary>Appends to the history; tracked at once so that a checkpoint before a send saves it too.</summary>
-    public void Step(string nodeId, string outcome, string? detail = null)
+    public CompiledJourney? Journey { get; set; }
+    public Profile? Profile { get; set; }
+
+    /// <summary>Every step of this run (for metrics); <see cref="Unwritten"/> counts those not yet written.</summary>
+    public List<InstanceStep> NewSteps { get; } = [];
+    public int Written { get; set; }
+    public IEnumerable<InstanceStep> Unwritten => NewSteps.Skip(Written);
+
+    /// <summary>The outbox rows of this instance, by node; rows with Id 0 are not written yet.</summary>
+    public Dictionary<string, OutboxMessage> Outbox { get; } = new(StringComparer.Ordinal);
+    public HashSet<OutboxMessage> DirtyOutbox { get; } = [];
+
+    public List<long> RetiredTokens { get; } = [];
+
+    /// <summary>Reactions to this instance's messages known when the batch was read: (message node, kind).</summary>
+    public HashSet<(string NodeId, string Kind)> Reactions { get; } = [];
+
+    /// <summary>The send this run waits for; written as a checkpoint before it leaves.</summary>
+    public PreparedSend? PendingSend { get; set; }
+
+    /// <summary>The reaction node this run started waiting at: whether the reaction already came is decided inside the commit.</summary>
+    public NodeDefinition? ReactionCheck { get; set; }
+
+    /// <summary>Another worker, a stop or a deletion took the instance: nothing more of this run is written or sent.</summary>
+    public bool Lost { get; set; }
+
+    /// <summary>The run is written and its lease given up: nothing more happens to it in this batch.</summary>
+    public bool Released { get; set; }
+    public int StepsTaken { get; set; }
+
+    private JsonObject? _events;
+
+    /// <summary>The events kept on the instance (payloads of the events it entered or waited for).</summary>
+    public JsonObject Events => _events ??=
+        (JsonNode.Parse(Instance.Context) as JsonObject)?["events"] as JsonObject ?? [];
+
+    public void Step(string nodeId, string outcome, string? detail = null) => NewSteps.Add(new InstanceStep
     {
-        var step = new InstanceStep
-        {
-            InstanceId = Instance.Id,
-            Seq = Instance.NextSeq++,
-            NodeId = nodeId,
-            Outcome = outcome,
-            At = Now.UtcDateTime,
-            Detail = detail,
-        };
-        NewSteps.Add(step);
-        Db.InstanceSteps.Add(step);
-    }
+        InstanceId = Instance.Id,
+        Seq = Instance.NextSeq++,
+        NodeId = nodeId,
+        Outcome = outcome,
+        At = Now.UtcDateTime,
+        Detail = detail,
+    });
 
     public void End(string status, string reason)
     {
@@ -53,15 +84,15 @@ public sealed class InstanceRun(JourneyDbContext db, JourneyInstance instance, D
         Instance.Status = InstanceStatus.Active;
         Instance.DueAt = Math.Min(when.ToUnixTimeMilliseconds(), Instance.DeadlineAt);
     }
-}
 
-/// <summary>What a node needs while it runs: the journey, the person and the events kept on the instance.</summary>
-public sealed class RunContext(CompiledJourney journey, Profile profile, InstanceRun run)
-{
-    public CompiledJourney Journey { get; } = journey;
-    public Profile Profile { get; } = profile;
-    public InstanceRun Run { get; } = run;
+    /// <summary>Moves on to <paramref name="next"/> now, in a later claim (a reaction found already there at commit).</summary>
+    public void ContinueLater(string? next)
+    {
+        Instance.Status = InstanceStatus.Active;
+        Instance.WaitingFor = null;
+        Instance.NodeId = next;
+        Instance.DueAt = NowMs;
+    }
 
-    public JsonObject Events { get; } =
-        (JsonNode.Parse(run.Instance.Context) as JsonObject)?["events"] as JsonObject ?? [];
+    public void Touch(OutboxMessage outbox) => DirtyOutbox.Add(outbox);
 }

@@ -1,79 +1,122 @@
-using System.Text.Json.Nodes;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys;
-using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace JourneyWorker.Runtime;
 
 /// <summary>
-/// Runs one claimed instance from where it stands until it waits or ends, then commits its state,
-/// its history and the release of its lease in one transaction. A commit is accepted only while
-/// the lease is still ours (LeaseOwner is a concurrency token), so two workers never both advance it.
+/// Runs a batch of claimed instances from where each stands until it waits or ends. The batch is read
+/// in a few set-based queries, advanced in memory, and written in as few transactions as the sends
+/// allow: one checkpoint per round of sends (every message's outbox row is durable before it leaves)
+/// and one final commit that also releases the leases. A write is accepted only while the lease is
+/// still ours, so two workers never both advance an instance.
 /// </summary>
 public sealed partial class InstanceRunner(
     IServiceScopeFactory scopes,
     JourneyCatalog catalog,
     MessageDispatcher dispatcher,
+    InstanceBatchWriter writer,
     TimeProvider time,
     JourneyMetrics metrics,
-    WriteGate writes,
+    IOptions<RuntimeOptions> options,
     ILogger<InstanceRunner> logger)
 {
     private const int MaxStepsPerRun = 200;
 
-    public async Task RunAsync(long instanceId, string owner, CancellationToken cancellationToken)
+    /// <summary>Runs one claimed instance (a batch of one).</summary>
+    public Task<int> RunAsync(long instanceId, string owner, CancellationToken cancellationToken) =>
+        RunBatchAsync([instanceId], owner, cancellationToken);
+
+    /// <summary>Runs claimed instances; returns how many were still ours to run.</summary>
+    public async Task<int> RunBatchAsync(IReadOnlyCollection<long> instanceIds, string owner, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
-        var instance = await db.JourneyInstances.FirstOrDefaultAsync(i => i.Id == instanceId && i.LeaseOwner == owner, cancellationToken);
-        if (instance is null)
+        var batch = await InstanceBatchLoader.LoadAsync(db, catalog, instanceIds, owner, time.GetUtcNow(), cancellationToken);
+        var runs = batch.Runs;
+        foreach (var run in runs)
         {
-            return; // the lease was lost or the instance forgotten meanwhile
+            Guarded(run, () => Start(run, batch.SuppressedAddresses));
         }
 
-        var run = new InstanceRun(db, instance, time.GetUtcNow());
+        // Rounds of sends, a few at a time: one write checkpoints the next messages and records how the
+        // previous ones went (releasing the runs that are done), then those messages leave together. A crash
+        // therefore repeats at most one round of sends (same Message-IDs).
+        var roundSize = options.Value.Parallelism * 4;
+        var changed = new HashSet<InstanceRun>();
+        while (true)
+        {
+            var fresh = runs.Where(r => r.PendingSend is not null && !r.Lost && !changed.Contains(r)).Take(roundSize);
+            var toWrite = changed.Concat(fresh).ToList();
+            if (toWrite.Count == 0)
+            {
+                break;
+            }
+
+            await writer.WriteAsync(db, toWrite, owner, cancellationToken);
+            var sending = toWrite.Where(r => r.PendingSend is not null && !r.Lost).ToList();
+            var results = new Channels.SendResult[sending.Count];
+            await Parallel.ForAsync(0, sending.Count,
+                new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },
+                async (i, ct) => results[i] = await dispatcher.SendAsync(sending[i], ct));
+            for (var i = 0; i < sending.Count; i++)
+            {
+                var run = sending[i];
+                var result = results[i];
+                Guarded(run, () =>
+                {
+                    if (dispatcher.Complete(run, result) == Flow.Continue)
+                    {
+                        Advance(run, batch.SuppressedAddresses);
+                    }
+                });
+            }
+            changed = [.. sending];
+        }
+
+        await writer.WriteAsync(db, runs, owner, cancellationToken);
+        foreach (var run in runs)
+        {
+            if (run.Lost)
+            {
+                LogLeaseLost(logger, run.Instance.Id);
+                continue;
+            }
+            foreach (var step in run.NewSteps)
+            {
+                metrics.StepExecuted(step.Outcome);
+            }
+        }
+        return runs.Count;
+    }
+
+    /// <summary>One instance's unexpected failure (a bug, a corrupt row) ends that instance, not the batch.</summary>
+    private void Guarded(InstanceRun run, Action action)
+    {
         try
         {
-            await ExecuteAsync(run, cancellationToken);
+            action();
         }
-        catch (DbUpdateException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Whoever took the instance meanwhile (a stop, a resume after our lease ran out, another
-            // worker) also wrote its history, so our commit may fail on the concurrency token or on
-            // the unique (instance, seq) of a step. Either way the instance is no longer ours.
-            if (e is not DbUpdateConcurrencyException && await StillOwnedAsync(instanceId, owner, cancellationToken))
-            {
-                throw;
-            }
-            LogLeaseLost(logger, instanceId);
-            return;
-        }
-
-        foreach (var step in run.NewSteps)
-        {
-            metrics.StepExecuted(step.Outcome);
+            LogInstanceFailed(logger, e, run.Instance.Id);
+            run.PendingSend = null;
+            run.ReactionCheck = null;
+            run.Step(run.Instance.NodeId ?? "-", StepOutcome.Failed, $"Internal error: {e.GetType().Name}: {e.Message}");
+            run.End(InstanceStatus.Failed, "internalError");
         }
     }
 
-    private async Task<bool> StillOwnedAsync(long instanceId, string owner, CancellationToken cancellationToken)
+    private void Start(InstanceRun run, IReadOnlySet<string> suppressed)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
-        return await db.JourneyInstances.AnyAsync(i => i.Id == instanceId && i.LeaseOwner == owner, cancellationToken);
-    }
-
-    private async Task ExecuteAsync(InstanceRun run, CancellationToken cancellationToken)
-    {
-        var db = run.Db;
         var instance = run.Instance;
         if (instance.DueAt is { } due)
         {
             metrics.TimerLateness(run.Now - DateTimeOffset.FromUnixTimeMilliseconds(due));
         }
 
-        var journey = await catalog.GetAsync(db, instance.JourneyVersionId, cancellationToken);
-        if (journey is null || journey.Version.Status == JourneyStatus.Stopped)
+        if (run.Journey is null || run.Journey.Version.Status == JourneyStatus.Stopped)
         {
             run.End(InstanceStatus.Exited, "journeyStopped");
         }
@@ -82,202 +125,31 @@ public sealed partial class InstanceRunner(
             run.Step(instance.NodeId ?? "-", StepOutcome.Exited, "The journey timeout was reached.");
             run.End(InstanceStatus.Exited, "journeyTimeout");
         }
+        else if (run.Profile is null)
+        {
+            run.End(InstanceStatus.Exited, "profileDeleted");
+        }
         else
         {
-            var profile = await db.Profiles.AsNoTracking().Include(p => p.Identities).Include(p => p.PushTokens)
-                .AsSplitQuery().FirstOrDefaultAsync(p => p.Id == instance.ProfileId, cancellationToken);
-            if (profile is null)
+            if (instance.Status == InstanceStatus.Waiting)
             {
-                run.End(InstanceStatus.Exited, "profileDeleted");
+                WakeUp(run);
             }
-            else
-            {
-                var context = new RunContext(journey, profile, run);
-                if (instance.Status == InstanceStatus.Waiting)
-                {
-                    WakeUp(context);
-                }
-                await AdvanceAsync(context, cancellationToken);
-            }
-        }
-
-        instance.LeaseOwner = null;
-        instance.LeaseUntil = null;
-        await writes.RunAsync(() => db.SaveChangesAsync(cancellationToken), cancellationToken);
-    }
-
-    /// <summary>A waiting instance came due: its wait elapsed or its event/reaction timed out.</summary>
-    private static void WakeUp(RunContext c)
-    {
-        var instance = c.Run.Instance;
-        var node = instance.NodeId is null ? null : c.Journey.Nodes.GetValueOrDefault(instance.NodeId);
-        instance.Status = InstanceStatus.Active;
-        instance.WaitingFor = null;
-        switch (node?.Type)
-        {
-            case NodeTypes.Wait:
-                c.Run.Step(node.Id!, StepOutcome.Succeeded, "The wait elapsed.");
-                instance.NodeId = node.Next;
-                break;
-            case NodeTypes.Event:
-                c.Run.Step(node.Id!, StepOutcome.TimedOut, $"No '{node.Event}' event arrived in time.");
-                instance.NodeId = node.TimeoutNext ?? node.Next;
-                break;
-            case NodeTypes.Reaction:
-                c.Run.Step(node.Id!, StepOutcome.TimedOut, $"No {node.Reaction} reaction arrived in time.");
-                instance.NodeId = node.TimeoutNext;
-                break;
-            default:
-                break; // nothing to wake from: carry on at the node
+            Advance(run, suppressed);
         }
     }
-
-    private async Task AdvanceAsync(RunContext c, CancellationToken cancellationToken)
-    {
-        var instance = c.Run.Instance;
-        for (var i = 0; i < MaxStepsPerRun; i++)
-        {
-            if (instance.NodeId is null)
-            {
-                c.Run.End(InstanceStatus.Completed, "completed");
-                return;
-            }
-
-            if (!c.Journey.Nodes.TryGetValue(instance.NodeId, out var node))
-            {
-                c.Run.Step(instance.NodeId, StepOutcome.Failed, "The node does not exist in this journey version.");
-                c.Run.End(InstanceStatus.Failed, "unknownNode");
-                return;
-            }
-
-            var outcome = node.Type switch
-            {
-                NodeTypes.Email or NodeTypes.Push => await dispatcher.SendAsync(c, node, cancellationToken),
-                NodeTypes.Reaction => await EnterReactionAsync(c, node, cancellationToken),
-                NodeTypes.Event => EnterWait(c, node, $"event:{node.Event}", node.Timeout),
-                NodeTypes.Wait => EnterTimedWait(c, node),
-                NodeTypes.Condition => Branch(c, node),
-                NodeTypes.End => End(c, node),
-                _ => Passed(c, node),
-            };
-            if (outcome == Flow.Stop)
-            {
-                return;
-            }
-        }
-
-        c.Run.End(InstanceStatus.Failed, "tooManySteps");
-    }
-
-    private static Flow Passed(RunContext c, NodeDefinition node)
-    {
-        c.Run.Step(node.Id!, StepOutcome.Entered);
-        c.Run.Step(node.Id!, StepOutcome.Succeeded);
-        c.Run.Instance.NodeId = node.Next;
-        return Flow.Continue;
-    }
-
-    private static Flow End(RunContext c, NodeDefinition node)
-    {
-        c.Run.Step(node.Id!, StepOutcome.Entered);
-        c.Run.Step(node.Id!, StepOutcome.Succeeded);
-        c.Run.End(InstanceStatus.Completed, "end");
-        return Flow.Stop;
-    }
-
-    private static Flow EnterTimedWait(RunContext c, NodeDefinition node)
-    {
-        c.Run.Step(node.Id!, StepOutcome.Entered);
-        var until = node.Until ?? c.Run.Now + (IsoDuration.TryParse(node.Duration, out var d) ? d : TimeSpan.Zero);
-        if (c.Run.Instance.IsTest && c.Journey.Version.WaitOverride is { } overridden)
-        {
-            until = c.Run.Now + overridden;
-        }
-        c.Run.Wait("wait", until);
-        return Flow.Stop;
-    }
-
-    private static Flow EnterWait(RunContext c, NodeDefinition node, string waitingFor, string? timeout)
-    {
-        c.Run.Step(node.Id!, StepOutcome.Entered);
-        DateTimeOffset? until = IsoDuration.TryParse(timeout, out var t)
-            ? c.Run.Now + c.Journey.Effective(t, c.Run.Instance.IsTest)
-            : null;
-        c.Run.Wait(waitingFor, until);
-        return Flow.Stop;
-    }
-
-    private static async Task<Flow> EnterReactionAsync(RunContext c, NodeDefinition node, CancellationToken cancellationToken)
-    {
-        // The reaction may have come in before the instance reached this node.
-        var instanceId = c.Run.Instance.Id;
-        var already = await c.Run.Db.MessageReactions.AnyAsync(r => r.Kind == node.Reaction
-            && c.Run.Db.OutboxMessages.Any(m => m.Id == r.OutboxMessageId && m.InstanceId == instanceId && m.NodeId == node.Action), cancellationToken);
-        if (!already)
-        {
-            return EnterWait(c, node, ReactionWait(node.Reaction!, node.Action!), node.Timeout);
-        }
-
-        c.Run.Step(node.Id!, StepOutcome.Entered);
-        c.Run.Step(node.Id!, StepOutcome.Succeeded, $"{node.Reaction} had already happened.");
-        c.Run.Instance.NodeId = node.Next;
-        return Flow.Continue;
-    }
-
-    public static string ReactionWait(string reaction, string actionNode) => $"reaction:{reaction}:{actionNode}";
-
-    private static Flow Branch(RunContext c, NodeDefinition node)
-    {
-        c.Run.Step(node.Id!, StepOutcome.Entered);
-        var root = new JsonObject
-        {
-            ["profile"] = JsonNode.Parse(c.Profile.Attributes),
-            ["events"] = c.Events.DeepClone(),
-        };
-        var bucket = PercentBucket(c.Run.Instance.JourneyId, c.Profile.Id, node.Id!);
-        var cumulative = 0.0;
-        foreach (var (branch, index) in (node.Branches ?? []).Select((b, i) => (b, i)))
-        {
-            bool taken;
-            if (branch.Percent is { } percent)
-            {
-                cumulative += percent;
-                taken = bucket < cumulative;
-            }
-            else
-            {
-                taken = c.Journey.Conditions.TryGetValue(branch.When!, out var expression)
-                    && Expressions.ExpressionEvaluator.IsTrue(expression, root, c.Run.Now);
-            }
-
-            if (taken)
-            {
-                c.Run.Step(node.Id!, StepOutcome.Succeeded, $"branches[{index}] → {branch.Next}");
-                c.Run.Instance.NodeId = branch.Next;
-                return Flow.Continue;
-            }
-        }
-
-        c.Run.Step(node.Id!, StepOutcome.Succeeded, $"otherwise → {node.Otherwise ?? "(end)"}");
-        c.Run.Instance.NodeId = node.Otherwise;
-        return Flow.Continue;
-    }
-
-    /// <summary>A stable number in [0, 100) per journey, profile and node, so a split is deterministic and predictable.</summary>
-    public static double PercentBucket(Guid journeyId, long profileId, string nodeId)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes($"{journeyId:N}:{profileId}:{nodeId}");
-        var hash = System.Security.Cryptography.SHA256.HashData(bytes);
-        return BitConverter.ToUInt32(hash, 0) % 10_000 / 100.0;
-    }
-
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {InstanceId}: lease lost before commit; another worker owns it now")]
     private static partial void LogLeaseLost(ILogger logger, long instanceId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Instance {InstanceId} failed unexpectedly and was ended")]
+    private static partial void LogInstanceFailed(ILogger logger, Exception exception, long instanceId);
 }
 
 public enum Flow
 {
     Continue,
     Stop,
+    /// <summary>A message is prepared and waits for the batch's next round of sends.</summary>
+    Send,
 }

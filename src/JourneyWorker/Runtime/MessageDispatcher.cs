@@ -5,30 +5,33 @@ using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys;
 using JourneyWorker.Tracking;
-using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Runtime;
 
+/// <summary>A message ready to leave once its outbox row is durable: rendered, with the links to record.</summary>
+public sealed record PreparedSend(NodeDefinition Node, OutboxMessage Outbox, string? To, string Subject, PreparedEmailBody? Html, string? Text,
+    string Body, IReadOnlyDictionary<string, string>? Data, IReadOnlyList<PushToken> Tokens);
+
 /// <summary>
-/// Runs email and push nodes. Each send is recorded as an outbox row keyed by (instance, node)
-/// and checkpointed before it leaves, so a crash between send and commit is visible and the retry
-/// reuses the same message id. Channel failures become durable retries (the instance comes due
-/// again after a backoff) until the attempts are spent.
+/// Runs email and push nodes in three parts, so that a batch can checkpoint every message it is about
+/// to send in one transaction: <see cref="Prepare"/> (in memory: outbox row keyed by (instance, node),
+/// consent and suppression, rendering), then the caller writes the checkpoint, then
+/// <see cref="SendAsync"/> (the network) and <c>Complete</c> (in memory again). A crash between
+/// send and commit is visible in the outbox and the retry reuses the same message id. Channel failures
+/// become durable retries (the instance comes due again after a backoff) until the attempts are spent.
 /// </summary>
 public sealed class MessageDispatcher(
     IEmailSender email,
     IPushSender push,
     TemplateRenderer templates,
     MessageDecorator decorator,
-    JourneyMetrics metrics,
-    WriteGate writes)
+    JourneyMetrics metrics)
 {
-    public async Task<Flow> SendAsync(RunContext c, NodeDefinition node, CancellationToken cancellationToken)
+    /// <summary>Continue or Stop when the node was settled without sending; Send when <see cref="InstanceRun.PendingSend"/> is set.</summary>
+    public Flow Prepare(InstanceRun run, NodeDefinition node, IReadOnlySet<string> suppressedAddresses)
     {
-        var run = c.Run;
         var channel = node.Type!;
-        var outbox = await run.Db.OutboxMessages.FirstOrDefaultAsync(m => m.InstanceId == run.Instance.Id && m.NodeId == node.Id, cancellationToken);
-        if (outbox is null)
+        if (!run.Outbox.TryGetValue(node.Id!, out var outbox))
         {
             outbox = new OutboxMessage
             {
@@ -39,49 +42,100 @@ public sealed class MessageDispatcher(
                 Status = OutboxStatus.Pending,
                 CreatedAt = run.Now.UtcDateTime,
             };
-            run.Db.OutboxMessages.Add(outbox);
+            run.Outbox[node.Id!] = outbox;
+            run.Touch(outbox);
             run.Step(node.Id!, StepOutcome.Entered);
         }
         else if (outbox.Status == OutboxStatus.Sent)
         {
-            return Succeeded(c, node, outbox, "already sent");
+            return Succeeded(run, node, outbox, "already sent");
         }
 
-        if (await SuppressionReasonAsync(c, channel, cancellationToken) is { } suppressed)
+        if (SuppressionReason(run.Profile!, channel, suppressedAddresses) is { } suppressed)
         {
             outbox.Status = OutboxStatus.Skipped;
             outbox.Error = suppressed;
+            run.Touch(outbox);
             metrics.MessageSent(channel, OutboxStatus.Skipped);
             run.Step(node.Id!, StepOutcome.Skipped, suppressed);
             run.Instance.NodeId = node.Next;
             return Flow.Continue;
         }
 
-        // Checkpoint: progress so far and the outbox row are durable before anything leaves.
         outbox.Attempts++;
-        await writes.RunAsync(() => run.Db.SaveChangesAsync(cancellationToken), cancellationToken);
-
-        var model = Model(c);
-        SendResult result;
+        run.Touch(outbox);
         try
         {
-            result = channel == NodeTypes.Email
-                ? await SendEmailAsync(c, node, outbox, model, cancellationToken)
-                : await SendPushAsync(c, node, outbox, model, cancellationToken);
+            var model = Model(run);
+            if (channel == NodeTypes.Email)
+            {
+                if (ProfileAddresses.Email(run.Profile!) is not { } to)
+                {
+                    return Complete(run, node, outbox, new SendResult(SendOutcome.Failed, "The profile has no e-mail address (personalEmail.address or an email identity)."));
+                }
+                var html = MessageDecorator.FindLinks(templates.Render(node.Html!, model, html: true));
+                var text = node.Text is null ? null : templates.Render(node.Text, model, html: false);
+                run.PendingSend = new PreparedSend(node, outbox, to, templates.Render(node.Subject!, model, html: false), html, text, "", null, []);
+            }
+            else
+            {
+                var tokens = run.Profile!.PushTokens.Where(t => t.RetiredAt is null).ToList();
+                if (tokens.Count == 0)
+                {
+                    return Complete(run, node, outbox, new SendResult(SendOutcome.Failed, "The profile has no live push token."));
+                }
+                var data = (node.Data ?? []).ToDictionary(d => d.Key, d => templates.Render(d.Value, model, html: false), StringComparer.Ordinal);
+                run.PendingSend = new PreparedSend(node, outbox, null, templates.Render(node.Title!, model, html: false), null, null,
+                    templates.Render(node.Body!, model, html: false), data, tokens);
+            }
         }
         catch (TemplateRenderException e)
         {
             // A template that cannot render for this profile will not render on a retry either.
-            result = new SendResult(SendOutcome.Failed, $"The message could not be rendered: {e.Message}");
+            return Complete(run, node, outbox, new SendResult(SendOutcome.Failed, $"The message could not be rendered: {e.Message}"));
         }
+        return Flow.Send;
+    }
 
+    /// <summary>Sends the prepared message; its outbox row (with its id) is durable by now.</summary>
+    public async Task<SendResult> SendAsync(InstanceRun run, CancellationToken cancellationToken)
+    {
+        var send = run.PendingSend!;
+        try
+        {
+            if (send.Html is { } body)
+            {
+                var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+                var html = decorator.DecorateEmail(body, send.Outbox.Id, headers);
+                return await email.SendAsync(new EmailMessage(send.Outbox.MessageId, send.To!, send.Subject, html, send.Text, headers), cancellationToken);
+            }
+            return await SendPushAsync(run, send, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A sender classifies what it knows; anything else is treated as passing trouble, bounded by the retry budget.
+            return new SendResult(SendOutcome.RetryLater, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Applies the outcome of the pending send to the run.</summary>
+    public Flow Complete(InstanceRun run, SendResult result)
+    {
+        var send = run.PendingSend!;
+        run.PendingSend = null;
+        return Complete(run, send.Node, send.Outbox, result);
+    }
+
+    private Flow Complete(InstanceRun run, NodeDefinition node, OutboxMessage outbox, SendResult result)
+    {
+        run.Touch(outbox);
         switch (result.Outcome)
         {
             case SendOutcome.Sent:
-                return Succeeded(c, node, outbox, null);
+                return Succeeded(run, node, outbox, null);
             case SendOutcome.RetryLater when outbox.Attempts < RetryPolicy.MaxAttempts:
                 outbox.Error = result.Error;
-                metrics.MessageSent(channel, "retry");
+                metrics.MessageSent(outbox.Channel, "retry");
                 run.RetryAt(run.Now + RetryPolicy.Backoff(outbox.Attempts, result.RetryAfter));
                 return Flow.Stop;
             default:
@@ -90,7 +144,7 @@ public sealed class MessageDispatcher(
                     : result.Error ?? "The channel refused the message.";
                 outbox.Status = OutboxStatus.Failed;
                 outbox.Error = reason;
-                metrics.MessageSent(channel, OutboxStatus.Failed);
+                metrics.MessageSent(outbox.Channel, OutboxStatus.Failed);
                 run.Step(node.Id!, StepOutcome.Failed, reason);
                 if (node.ErrorNext is not null)
                 {
@@ -102,70 +156,38 @@ public sealed class MessageDispatcher(
         }
     }
 
-    private Flow Succeeded(RunContext c, NodeDefinition node, OutboxMessage outbox, string? detail)
+    private Flow Succeeded(InstanceRun run, NodeDefinition node, OutboxMessage outbox, string? detail)
     {
         outbox.Status = OutboxStatus.Sent;
-        outbox.SentAt ??= c.Run.Now.UtcDateTime;
+        outbox.SentAt ??= run.Now.UtcDateTime;
         outbox.Error = null;
+        run.Touch(outbox);
         metrics.MessageSent(outbox.Channel, OutboxStatus.Sent);
-        c.Run.Step(node.Id!, StepOutcome.Succeeded, detail);
-        c.Run.Instance.NodeId = node.Next;
+        run.Step(node.Id!, StepOutcome.Succeeded, detail);
+        run.Instance.NodeId = node.Next;
         return Flow.Continue;
     }
 
-    private static async Task<string?> SuppressionReasonAsync(RunContext c, string channel, CancellationToken cancellationToken)
+    private static string? SuppressionReason(Profile profile, string channel, IReadOnlySet<string> suppressedAddresses) => channel switch
     {
-        switch (channel)
-        {
-            case NodeTypes.Email when !c.Profile.ConsentEmail:
-                return "E-mail consent is withdrawn.";
-            case NodeTypes.Email:
-                var address = ProfileAddresses.Email(c.Profile) is { } a ? ProfileAddresses.SuppressionKey(a) : null;
-                return address is not null && await c.Run.Db.EmailSuppressions.AnyAsync(s => s.AddressHash == address, cancellationToken)
-                    ? "The address unsubscribed."
-                    : null;
-            case NodeTypes.Push when !c.Profile.ConsentPush:
-                return "Push consent is withdrawn.";
-            default:
-                return null;
-        }
-    }
+        NodeTypes.Email when !profile.ConsentEmail => "E-mail consent is withdrawn.",
+        NodeTypes.Email when ProfileAddresses.Email(profile) is { } address && suppressedAddresses.Contains(ProfileAddresses.SuppressionKey(address))
+            => "The address unsubscribed.",
+        NodeTypes.Push when !profile.ConsentPush => "Push consent is withdrawn.",
+        _ => null,
+    };
 
-    private async Task<SendResult> SendEmailAsync(RunContext c, NodeDefinition node, OutboxMessage outbox, TemplateModel model, CancellationToken cancellationToken)
+    private async Task<SendResult> SendPushAsync(InstanceRun run, PreparedSend send, CancellationToken cancellationToken)
     {
-        var to = ProfileAddresses.Email(c.Profile);
-        if (to is null)
-        {
-            return new SendResult(SendOutcome.Failed, "The profile has no e-mail address (personalEmail.address or an email identity).");
-        }
-
-        var subject = templates.Render(node.Subject!, model, html: false);
-        var html = templates.Render(node.Html!, model, html: true);
-        var text = node.Text is null ? null : templates.Render(node.Text, model, html: false);
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        html = await decorator.DecorateEmailAsync(c.Run.Db, outbox, html, headers, cancellationToken);
-        return await email.SendAsync(new EmailMessage(outbox.MessageId, to, subject, html, text, headers), cancellationToken);
-    }
-
-    private async Task<SendResult> SendPushAsync(RunContext c, NodeDefinition node, OutboxMessage outbox, TemplateModel model, CancellationToken cancellationToken)
-    {
-        var tokens = c.Profile.PushTokens.Where(t => t.RetiredAt is null).ToList();
-        if (tokens.Count == 0)
-        {
-            return new SendResult(SendOutcome.Failed, "The profile has no live push token.");
-        }
-
-        var title = templates.Render(node.Title!, model, html: false);
-        var body = templates.Render(node.Body!, model, html: false);
-        var data = (node.Data ?? []).ToDictionary(d => d.Key, d => templates.Render(d.Value, model, html: false), StringComparer.Ordinal);
-        decorator.DecoratePush(outbox, data);
+        var data = new Dictionary<string, string>(send.Data!, StringComparer.Ordinal);
+        decorator.DecoratePush(send.Outbox.Id, data);
 
         SendResult? retry = null;
         string? lastError = null;
         var sent = 0;
-        foreach (var token in tokens)
+        foreach (var token in send.Tokens)
         {
-            var result = await push.SendAsync(new PushMessage(outbox.MessageId, token.Token, token.Platform, title, body, data), cancellationToken);
+            var result = await push.SendAsync(new PushMessage(send.Outbox.MessageId, token.Token, token.Platform, send.Subject, send.Body, data), cancellationToken);
             switch (result.Outcome)
             {
                 case SendOutcome.Sent:
@@ -173,9 +195,8 @@ public sealed class MessageDispatcher(
                     break;
                 case SendOutcome.TokenDead:
                     // Also in memory: a later push node in this same run (errorNext) must not try it again.
-                    token.RetiredAt = c.Run.Now.UtcDateTime;
-                    await c.Run.Db.PushTokens.Where(t => t.Id == token.Id)
-                        .ExecuteUpdateAsync(s => s.SetProperty(t => t.RetiredAt, c.Run.Now.UtcDateTime), cancellationToken);
+                    token.RetiredAt = run.Now.UtcDateTime;
+                    run.RetiredTokens.Add(token.Id);
                     lastError = $"The device token was unregistered: {result.Error}";
                     break;
                 case SendOutcome.RetryLater:
@@ -187,21 +208,21 @@ public sealed class MessageDispatcher(
             }
         }
 
-        return sent > 0 ? new SendResult(SendOutcome.Sent)
+        return sent > 0 ? SendResult.Sent
             : retry ?? new SendResult(SendOutcome.Failed, lastError ?? "No device accepted the message.");
     }
 
-    private static TemplateModel Model(RunContext c)
+    private static TemplateModel Model(InstanceRun run)
     {
-        var profile = JsonNode.Parse(c.Profile.Attributes) as JsonObject ?? [];
-        profile["id"] = c.Profile.Id;
+        var profile = JsonNode.Parse(run.Profile!.Attributes) as JsonObject ?? [];
+        profile["id"] = run.Profile.Id;
         var journey = new JsonObject
         {
-            ["id"] = c.Journey.Version.JourneyId.ToString(),
-            ["name"] = c.Journey.JourneyName,
-            ["version"] = c.Journey.Version.Version,
+            ["id"] = run.Journey!.Version.JourneyId.ToString(),
+            ["name"] = run.Journey.JourneyName,
+            ["version"] = run.Journey.Version.Version,
         };
-        return new TemplateModel(profile, (JsonObject)c.Events.DeepClone(), journey);
+        return new TemplateModel(profile, (JsonObject)run.Events.DeepClone(), journey);
     }
 }
 

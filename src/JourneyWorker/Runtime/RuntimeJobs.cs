@@ -5,7 +5,7 @@ namespace JourneyWorker.Runtime;
 
 /// <summary>Quartz adapter: drains due instances. One at a time per process; other processes coordinate through leases.</summary>
 [DisallowConcurrentExecution]
-public sealed class PollDueInstancesJob(InstancePoller poller, IOptions<RuntimeOptions> options, IHostApplicationLifetime lifetime) : IJob
+public sealed class PollDueInstancesJob(InstancePoller poller, IOptions<RuntimeOptions> options) : IJob
 {
     public static readonly JobKey Key = new("poll-due-instances", "runtime");
 
@@ -13,11 +13,9 @@ public sealed class PollDueInstancesJob(InstancePoller poller, IOptions<RuntimeO
     {
         if (options.Value.Enabled)
         {
-            // Quartz does not cancel a running job on shutdown: stop claiming once the host is stopping, so that
-            // SIGTERM waits for the instances in flight, not for the whole backlog. Claimed but unstarted ones keep
-            // their lease until it expires, then the next start takes them over.
-            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-            await poller.DrainAsync(stopping.Token);
+            // The poller stops claiming once the host is stopping, so that SIGTERM waits for the batch in
+            // flight, not for the whole backlog (bounded by Shutdown:Timeout).
+            await poller.DrainAsync(cancellationToken);
         }
     }
 }

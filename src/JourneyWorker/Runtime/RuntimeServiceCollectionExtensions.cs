@@ -12,6 +12,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<InstancePoller>();
         services.AddSingleton<AudienceReader>();
         services.AddSingleton<MessageDispatcher>();
+        services.AddSingleton<InstanceBatchWriter>();
         services.AddSingleton<WaitResumer>();
         services.AddScoped<ReactionService>();
 

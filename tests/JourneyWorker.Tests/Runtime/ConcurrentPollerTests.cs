@@ -26,9 +26,10 @@ public sealed class ConcurrentPollerTests
             services.GetRequiredService<IServiceScopeFactory>(),
             services.GetRequiredService<JourneyCatalog>(),
             services.GetRequiredService<MessageDispatcher>(),
+            new InstanceBatchWriter(writes),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<JourneyMetrics>(),
-            writes,
+            options,
             services.GetRequiredService<ILogger<InstanceRunner>>());
         return new InstancePoller(services.GetRequiredService<IServiceScopeFactory>(), runner, services.GetRequiredService<TimeProvider>(), options,
             writes, services.GetRequiredService<IHostApplicationLifetime>());

@@ -1,0 +1,174 @@
+using System.Text.Json.Nodes;
+using JourneyWorker.Infrastructure;
+using JourneyWorker.Journeys;
+
+namespace JourneyWorker.Runtime;
+
+/// <summary>What each node type does to a run, in memory; the batch writes the result.</summary>
+public sealed partial class InstanceRunner
+{
+    /// <summary>A waiting instance came due: its wait elapsed or its event/reaction timed out.</summary>
+    private static void WakeUp(InstanceRun run)
+    {
+        var instance = run.Instance;
+        var node = instance.NodeId is null ? null : run.Journey!.Nodes.GetValueOrDefault(instance.NodeId);
+        instance.Status = InstanceStatus.Active;
+        instance.WaitingFor = null;
+        switch (node?.Type)
+        {
+            case NodeTypes.Wait:
+                run.Step(node.Id!, StepOutcome.Succeeded, "The wait elapsed.");
+                instance.NodeId = node.Next;
+                break;
+            case NodeTypes.Event:
+                run.Step(node.Id!, StepOutcome.TimedOut, $"No '{node.Event}' event arrived in time.");
+                instance.NodeId = node.TimeoutNext ?? node.Next;
+                break;
+            case NodeTypes.Reaction:
+                run.Step(node.Id!, StepOutcome.TimedOut, $"No {node.Reaction} reaction arrived in time.");
+                instance.NodeId = node.TimeoutNext;
+                break;
+            default:
+                break; // nothing to wake from: carry on at the node
+        }
+    }
+
+    /// <summary>Moves the run on until it waits, ends or has a message to send.</summary>
+    private void Advance(InstanceRun run, IReadOnlySet<string> suppressed)
+    {
+        var instance = run.Instance;
+        var journey = run.Journey!;
+        while (run.StepsTaken++ < MaxStepsPerRun)
+        {
+            if (instance.NodeId is null)
+            {
+                run.End(InstanceStatus.Completed, "completed");
+                return;
+            }
+
+            if (!journey.Nodes.TryGetValue(instance.NodeId, out var node))
+            {
+                run.Step(instance.NodeId, StepOutcome.Failed, "The node does not exist in this journey version.");
+                run.End(InstanceStatus.Failed, "unknownNode");
+                return;
+            }
+
+            var outcome = node.Type switch
+            {
+                NodeTypes.Email or NodeTypes.Push => dispatcher.Prepare(run, node, suppressed),
+                NodeTypes.Reaction => EnterReaction(run, node),
+                NodeTypes.Event => EnterWait(run, node, $"event:{node.Event}", node.Timeout),
+                NodeTypes.Wait => EnterTimedWait(run, node),
+                NodeTypes.Condition => Branch(run, node),
+                NodeTypes.End => End(run, node),
+                _ => Passed(run, node),
+            };
+            if (outcome != Flow.Continue)
+            {
+                return;
+            }
+        }
+
+        run.End(InstanceStatus.Failed, "tooManySteps");
+    }
+
+    private static Flow Passed(InstanceRun run, NodeDefinition node)
+    {
+        run.Step(node.Id!, StepOutcome.Entered);
+        run.Step(node.Id!, StepOutcome.Succeeded);
+        run.Instance.NodeId = node.Next;
+        return Flow.Continue;
+    }
+
+    private static Flow End(InstanceRun run, NodeDefinition node)
+    {
+        run.Step(node.Id!, StepOutcome.Entered);
+        run.Step(node.Id!, StepOutcome.Succeeded);
+        run.End(InstanceStatus.Completed, "end");
+        return Flow.Stop;
+    }
+
+    private static Flow EnterTimedWait(InstanceRun run, NodeDefinition node)
+    {
+        run.Step(node.Id!, StepOutcome.Entered);
+        var until = node.Until ?? run.Now + (IsoDuration.TryParse(node.Duration, out var d) ? d : TimeSpan.Zero);
+        if (run.Instance.IsTest && run.Journey!.Version.WaitOverride is { } overridden)
+        {
+            until = run.Now + overridden;
+        }
+        run.Wait("wait", until);
+        return Flow.Stop;
+    }
+
+    private static Flow EnterWait(InstanceRun run, NodeDefinition node, string waitingFor, string? timeout)
+    {
+        run.Step(node.Id!, StepOutcome.Entered);
+        DateTimeOffset? until = IsoDuration.TryParse(timeout, out var t)
+            ? run.Now + run.Journey!.Effective(t, run.Instance.IsTest)
+            : null;
+        run.Wait(waitingFor, until);
+        return Flow.Stop;
+    }
+
+    /// <summary>Goes on if the reaction already came; otherwise waits, and one that comes meanwhile is caught inside the commit.</summary>
+    private static Flow EnterReaction(InstanceRun run, NodeDefinition node)
+    {
+        if (run.Reactions.Contains((node.Action!, node.Reaction!)))
+        {
+            run.Step(node.Id!, StepOutcome.Entered);
+            run.Step(node.Id!, StepOutcome.Succeeded, $"{node.Reaction} had already happened.");
+            run.Instance.NodeId = node.Next;
+            return Flow.Continue;
+        }
+
+        run.ReactionCheck = node;
+        return EnterWait(run, node, ReactionWait(node.Reaction!, node.Action!), node.Timeout);
+    }
+
+    public static string ReactionWait(string reaction, string actionNode) => $"reaction:{reaction}:{actionNode}";
+
+    private static Flow Branch(InstanceRun run, NodeDefinition node)
+    {
+        run.Step(node.Id!, StepOutcome.Entered);
+        var root = new JsonObject
+        {
+            ["profile"] = JsonNode.Parse(run.Profile!.Attributes),
+            ["events"] = run.Events.DeepClone(),
+        };
+        var bucket = PercentBucket(run.Instance.JourneyId, run.Profile.Id, node.Id!);
+        var cumulative = 0.0;
+        foreach (var (branch, index) in (node.Branches ?? []).Select((b, i) => (b, i)))
+        {
+            bool taken;
+            if (branch.Percent is { } percent)
+            {
+                cumulative += percent;
+                taken = bucket < cumulative;
+            }
+            else
+            {
+                taken = run.Journey!.Conditions.TryGetValue(branch.When!, out var expression)
+                    && Expressions.ExpressionEvaluator.IsTrue(expression, root, run.Now);
+            }
+
+            if (taken)
+            {
+                run.Step(node.Id!, StepOutcome.Succeeded, $"branches[{index}] → {branch.Next}");
+                run.Instance.NodeId = branch.Next;
+                return Flow.Continue;
+            }
+        }
+
+        run.Step(node.Id!, StepOutcome.Succeeded, $"otherwise → {node.Otherwise ?? "(end)"}");
+        run.Instance.NodeId = node.Otherwise;
+        return Flow.Continue;
+    }
+
+    /// <summary>A stable number in [0, 100) per journey, profile and node, so a split is deterministic and predictable.</summary>
+    public static double PercentBucket(Guid journeyId, long profileId, string nodeId)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes($"{journeyId:N}:{profileId}:{nodeId}");
+        var hash = System.Security.Cryptography.SHA256.HashData(bytes);
+        return BitConverter.ToUInt32(hash, 0) % 10_000 / 100.0;
+    }
+}

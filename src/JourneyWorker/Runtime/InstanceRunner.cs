@@ -40,29 +40,42 @@ public sealed partial class InstanceRunner(
             Guarded(run, () => Start(run, batch.SuppressedAddresses));
         }
 
-        // Rounds of sends, a few at a time: one write checkpoints the next messages and records how the
-        // previous ones went (releasing the runs that are done), then those messages leave together. A crash
-        // therefore repeats at most one round of sends (same Message-IDs).
+        // Rounds of sends, pipelined: while one round of messages leaves, one write records how the previous
+        // round went (releasing the runs that are done) and checkpoints the next round. Every message's outbox
+        // row is durable before it leaves, and a crash repeats at most two rounds of sends (same Message-IDs).
         var roundSize = options.Value.Parallelism * 4;
-        var changed = new HashSet<InstanceRun>();
-        while (true)
+        var next = 0;
+        List<InstanceRun> TakeFresh()
         {
-            var fresh = runs.Where(r => r.PendingSend is not null && !r.Lost && !changed.Contains(r)).Take(roundSize);
-            var toWrite = changed.Concat(fresh).ToList();
-            if (toWrite.Count == 0)
+            var fresh = new List<InstanceRun>(roundSize);
+            for (; fresh.Count < roundSize && next < runs.Count; next++)
             {
-                break;
+                if (runs[next].PendingSend is not null && !runs[next].Lost)
+                {
+                    fresh.Add(runs[next]);
+                }
             }
+            return fresh;
+        }
+        static List<InstanceRun> Ready(List<InstanceRun> written) => written.Where(r => r.PendingSend is not null && !r.Lost).ToList();
 
-            await writer.WriteAsync(db, toWrite, owner, cancellationToken);
-            var sending = toWrite.Where(r => r.PendingSend is not null && !r.Lost).ToList();
-            var results = new Channels.SendResult[sending.Count];
-            await Parallel.ForAsync(0, sending.Count,
-                new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },
-                async (i, ct) => results[i] = await dispatcher.SendAsync(sending[i], ct));
-            for (var i = 0; i < sending.Count; i++)
+        var first = TakeFresh();
+        if (first.Count > 0)
+        {
+            await writer.WriteAsync(db, first, owner, cancellationToken);
+        }
+        var ready = Ready(first);
+        List<InstanceRun> done = [];
+        while (ready.Count > 0 || done.Any(r => r.PendingSend is not null && !r.Lost))
+        {
+            var toWrite = done.Concat(TakeFresh()).ToList();
+            var sending = SendAllAsync(ready, cancellationToken);
+            var writing = toWrite.Count > 0 ? writer.WriteAsync(db, toWrite, owner, cancellationToken) : Task.CompletedTask;
+            await Task.WhenAll(sending, writing);
+            var results = await sending;
+            for (var i = 0; i < ready.Count; i++)
             {
-                var run = sending[i];
+                var run = ready[i];
                 var result = results[i];
                 Guarded(run, () =>
                 {
@@ -72,7 +85,8 @@ public sealed partial class InstanceRunner(
                     }
                 });
             }
-            changed = [.. sending];
+            done = ready;
+            ready = Ready(toWrite);
         }
 
         await writer.WriteAsync(db, runs, owner, cancellationToken);
@@ -89,6 +103,15 @@ public sealed partial class InstanceRunner(
             }
         }
         return runs.Count;
+    }
+
+    private async Task<Channels.SendResult[]> SendAllAsync(List<InstanceRun> runs, CancellationToken cancellationToken)
+    {
+        var results = new Channels.SendResult[runs.Count];
+        await Parallel.ForAsync(0, runs.Count,
+            new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },
+            async (i, ct) => results[i] = await dispatcher.SendAsync(runs[i], ct));
+        return results;
     }
 
     /// <summary>One instance's unexpected failure (a bug, a corrupt row) ends that instance, not the batch.</summary>

@@ -38,6 +38,11 @@ public sealed class CompiledJourney
     public TimeSpan Timeout { get; }
     public Dictionary<string, Expression> Conditions { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Whether instances of this version can send messages, wait for reactions or send e-mail: what a batch must read for them.</summary>
+    public bool HasMessages => Nodes.Values.Any(n => n.Type is NodeTypes.Email or NodeTypes.Push);
+    public bool HasReactions => Nodes.Values.Any(n => n.Type == NodeTypes.Reaction);
+    public bool HasEmail => Nodes.Values.Any(n => n.Type == NodeTypes.Email);
+
     public bool ReentranceAllowed => Definition.Reentrance?.Allowed ?? false;
 
     public TimeSpan ReentranceWait =>

@@ -76,6 +76,9 @@ public sealed class SmtpSink : IAsyncDisposable
     }
 
     /// <summary>The next DATA is answered with this reply (e.g. 451 or 550) and not stored; queue several for several messages.</summary>
+    /// <summary>Runs when a message has been taken, before the sender hears the 250: the moment between a send and its commit.</summary>
+    public Func<ReceivedMail, Task>? OnReceived { get; set; }
+
     public void ReplyNext(int code, string text = "scripted reply") => _scripted.Enqueue(new SmtpResponse((SmtpReplyCode)code, text));
 
     /// <summary>Polls until <paramref name="count"/> messages have arrived or the deadline passes.</summary>
@@ -133,11 +136,12 @@ public sealed class SmtpSink : IAsyncDisposable
             }
             using var stream = new MemoryStream(buffer.ToArray());
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
-            sink._messages.Enqueue(new ReceivedMail(
-                context.SessionId,
-                Address(transaction.From),
-                [.. transaction.To.Select(Address)],
-                message));
+            var mail = new ReceivedMail(context.SessionId, Address(transaction.From), [.. transaction.To.Select(Address)], message);
+            sink._messages.Enqueue(mail);
+            if (sink.OnReceived is { } received)
+            {
+                await received(mail);
+            }
             return SmtpResponse.Ok;
         }
     }

@@ -65,7 +65,8 @@ public static class EventBatch
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 // Only the idempotency key's unique index can refuse a fresh v7 id: answer what the first answered.
-                answers.Add((await PreviousAsync(connection, transaction, e.IdempotencyKey, cancellationToken), false));
+                answers.Add((await PreviousAsync(connection, transaction, e.IdempotencyKey!, cancellationToken)
+                    ?? throw new InvalidOperationException("An event was not stored, and no earlier event has its idempotency key."), false));
                 continue;
             }
 
@@ -104,20 +105,21 @@ public static class EventBatch
         return answers;
     }
 
-    private static async Task<EventAccepted> PreviousAsync(DbConnection connection, DbTransaction transaction, string? key, CancellationToken cancellationToken)
+    /// <summary>What the event stored with this idempotency key was answered, if there is one.</summary>
+    public static async Task<EventAccepted?> PreviousAsync(DbConnection connection, DbTransaction? transaction, string key, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction, PreviousSql);
         command.AddParameter("$key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (key is null || !await reader.ReadAsync(cancellationToken))
+        if (!await reader.ReadAsync(cancellationToken))
         {
-            throw new InvalidOperationException("An event was not stored, and no earlier event has its idempotency key.");
+            return null;
         }
         return new EventAccepted(Guid.Parse(reader.GetString(0)), JsonSerializer.Deserialize<List<string>>(reader.GetString(1)) ?? [],
             reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
     }
 
-    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -138,18 +140,31 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
 {
     private volatile Snapshot? _snapshot;
 
+    // Raw: it runs once per group commit. Status and test mode decide membership, UpdatedAt moves on every change of a version.
+    private const string StampSql = """
+        SELECT ifnull(group_concat("Id" || ':' || "Status" || ':' || "UpdatedAt", ','), '') FROM (
+            SELECT "Id", "Status", "UpdatedAt" FROM "JourneyVersions"
+            WHERE "Status" = 'live' OR ("Status" = 'draft' AND "TestMode" = 1) ORDER BY "Id")
+        """;
+
     public async Task<ILookup<string, EventStart>> GetAsync(JourneyDbContext db, CancellationToken cancellationToken)
     {
-        var versions = await db.JourneyVersions.AsNoTracking()
-            .Where(v => v.Status == JourneyStatus.Live || (v.Status == JourneyStatus.Draft && v.TestMode))
-            .Select(v => new { v.Id, v.Status, v.UpdatedAt })
-            .ToListAsync(cancellationToken);
-        var stamp = string.Join(',', versions.OrderBy(v => v.Id).Select(v => $"{v.Id}:{v.Status}:{v.UpdatedAt.Ticks}"));
+        string stamp;
+        await using (var command = db.Database.GetDbConnection().CreateCommand())
+        {
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+            command.CommandText = StampSql;
+            stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
         if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
         {
             return snapshot.Starts;
         }
 
+        var versions = await db.JourneyVersions.AsNoTracking()
+            .Where(v => v.Status == JourneyStatus.Live || (v.Status == JourneyStatus.Draft && v.TestMode))
+            .Select(v => new { v.Id, v.Status })
+            .ToListAsync(cancellationToken);
         var starts = new List<EventStart>();
         foreach (var version in versions)
         {

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
-using Microsoft.EntityFrameworkCore;
+using Microsoft.Data.Sqlite;
 
 namespace JourneyWorker.Events;
 
@@ -17,28 +17,23 @@ public sealed record IntakeResult(EventAccepted? Accepted, Dictionary<string, st
 /// routing (resume waiting instances, admit into journeys that start with it) is the
 /// <see cref="EventWriter"/>'s group commit; the answer comes once that transaction has committed.
 /// </summary>
-public sealed class EventIntake(JourneyDbContext db, EventWriter writer, EventConfigCache configCache, TimeProvider time)
+public sealed class EventIntake(JourneyConnectionString connectionString, EventWriter writer, EventConfigCache configCache, TimeProvider time)
 {
-    // Compiled: they run on every request, and LINQ translation would cost more than the query.
-    private static readonly Func<JourneyDbContext, string, string, CancellationToken, Task<long?>> ProfileByIdentity =
-        EF.CompileAsyncQuery((JourneyDbContext c, string ns, string value, CancellationToken _) =>
-            c.ProfileIdentities.Where(i => i.Namespace == ns && i.Value == value).Select(i => (long?)i.ProfileId).FirstOrDefault());
-
-    private static readonly Func<JourneyDbContext, string, CancellationToken, Task<StoredEvent?>> ByIdempotencyKey =
-        EF.CompileAsyncQuery((JourneyDbContext c, string key, CancellationToken _) =>
-            c.StoredEvents.AsNoTracking().FirstOrDefault(e => e.IdempotencyKey == key));
+    // Raw SQL on a pooled connection: these reads run on every request, where an EF context's
+    // set-up and query pipeline would cost more than the queries themselves.
+    private const string ProfileSql = """SELECT "ProfileId" FROM "ProfileIdentities" WHERE "Namespace" = $ns AND "Value" = $value""";
 
     public async Task<IntakeResult> AcceptAsync(JsonObject payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        // One open connection for the request's reads (each open would run the connection pragmas again).
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        if (idempotencyKey is not null && await ByIdempotencyKey(db, idempotencyKey, cancellationToken) is { } previous)
+        await using var connection = new SqliteConnection(connectionString.Value);
+        await connection.OpenAsync(cancellationToken);
+        if (idempotencyKey is not null && await EventBatch.PreviousAsync(connection, null, idempotencyKey, cancellationToken) is { } previous)
         {
-            return new IntakeResult(ToAccepted(previous), null);
+            return new IntakeResult(previous, null);
         }
 
         var now = time.GetUtcNow();
-        var configs = await configCache.GetAsync(db, cancellationToken);
+        var configs = await configCache.GetAsync(connection, cancellationToken);
         var candidates = configs.Where(c => Matches(c, payload, now)).ToList();
         var matched = candidates.Select(c => c.Config).ToList();
 
@@ -66,7 +61,7 @@ public sealed class EventIntake(JourneyDbContext db, EventWriter writer, EventCo
                 reasons.Add($"{config.Name}: the payload has no '{config.ProfileIdentifier}' field to identify the profile.");
                 continue;
             }
-            var profileId = await ProfileByIdentity(db, config.Namespace, identity, cancellationToken);
+            var profileId = await ProfileAsync(connection, config.Namespace, identity, cancellationToken);
             if (profileId is null)
             {
                 reasons.Add($"{config.Name}: no profile has the identity {config.Namespace} '{identity}'.");
@@ -74,7 +69,7 @@ public sealed class EventIntake(JourneyDbContext db, EventWriter writer, EventCo
             }
             profiles.Add((config.Name, profileId.Value));
         }
-        await db.Database.CloseConnectionAsync();
+        await connection.CloseAsync();
 
         var pending = new PendingEvent(Guid.CreateVersion7(), now, idempotencyKey, payload.ToJsonString(),
             [.. matched.Select(c => c.Name)], profiles, reasons);
@@ -96,8 +91,14 @@ public sealed class EventIntake(JourneyDbContext db, EventWriter writer, EventCo
             }
             : null;
 
-    internal static EventAccepted ToAccepted(StoredEvent e) =>
-        new(e.Id, JsonSerializer.Deserialize<List<string>>(e.Matched) ?? [], e.Routed, e.Reason);
+    private static async Task<long?> ProfileAsync(SqliteConnection connection, string ns, string value, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = ProfileSql;
+        command.Parameters.AddWithValue("$ns", ns);
+        command.Parameters.AddWithValue("$value", value);
+        return await command.ExecuteScalarAsync(cancellationToken) is long id ? id : null;
+    }
 }
 
 /// <summary>

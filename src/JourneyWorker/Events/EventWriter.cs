@@ -40,6 +40,14 @@ public sealed partial class EventWriter(
         new BoundedChannelOptions(options.Value.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private Task _loop = Task.CompletedTask;
 
+    private long _taken;
+
+    /// <summary>Events queued and not yet taken into a batch.</summary>
+    public int Queued => _queue.Reader.Count;
+
+    /// <summary>Events taken into batches since the start (committed, failed or being written).</summary>
+    public long Taken => Interlocked.Read(ref _taken);
+
     /// <summary>Queues the event and returns its answer once it is committed.</summary>
     public async Task<EventAccepted> WriteAsync(PendingEvent pending, CancellationToken cancellationToken)
     {
@@ -76,6 +84,7 @@ public sealed partial class EventWriter(
             {
                 batch.Add(pending);
             }
+            Interlocked.Add(ref _taken, batch.Count);
             await CommitAsync(batch);
             batch.Clear();
         }

@@ -20,7 +20,7 @@ public static class EventBatch
 {
     private const string InsertSql = """
         INSERT OR IGNORE INTO "StoredEvents" ("Id", "ReceivedAt", "IdempotencyKey", "Payload", "Matched", "ProfileId", "Routed", "Reason")
-        VALUES ($id, $at, $key, $payload, $matched, $profile, 0, NULL)
+        VALUES ($id, $at, $key, $payload, $matched, $profile, 0, $reason)
         """;
 
     private const string OutcomeSql = """UPDATE "StoredEvents" SET "Routed" = $routed, "Reason" = $reason WHERE "Id" = $id""";
@@ -41,6 +41,7 @@ public static class EventBatch
         var payload = insert.AddParameter("$payload", "");
         var matched = insert.AddParameter("$matched", "");
         var profile = insert.AddParameter("$profile", null);
+        var reasonOnInsert = insert.AddParameter("$reason", null);
         await insert.PrepareAsync(cancellationToken);
         await using var outcome = Command(connection, transaction, OutcomeSql);
         var outcomeId = outcome.AddParameter("$id", "");
@@ -55,18 +56,27 @@ public static class EventBatch
         var answers = new List<(EventAccepted, bool)>(events.Count);
         foreach (var e in events)
         {
-            var matchedJson = JsonSerializer.Serialize(e.Matched);
+            // Most events route nowhere (nothing waits, no journey starts with them): their outcome is
+            // known before the insert, which then writes it and needs no UPDATE.
+            var routes = e.Profiles.Any(p => waiting[p.ProfileId].Any() || journeys[p.EventName].Any());
+            var unrouted = routes ? null : Reason(e, 0);
             id.Value = Sql.Guid(e.Id);
             at.Value = e.ReceivedAt.UtcDateTime;
             key.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
             payload.Value = e.Payload;
-            matched.Value = matchedJson;
+            matched.Value = JsonSerializer.Serialize(e.Matched);
             profile.Value = e.Profiles.Count > 0 ? e.Profiles[0].ProfileId : DBNull.Value;
+            reasonOnInsert.Value = (object?)unrouted ?? DBNull.Value;
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 // Only the idempotency key's unique index can refuse a fresh v7 id: answer what the first answered.
                 answers.Add((await PreviousAsync(connection, transaction, e.IdempotencyKey!, cancellationToken)
                     ?? throw new InvalidOperationException("An event was not stored, and no earlier event has its idempotency key."), false));
+                continue;
+            }
+            if (!routes)
+            {
+                answers.Add((new EventAccepted(e.Id, e.Matched, 0, unrouted), true));
                 continue;
             }
 
@@ -83,26 +93,28 @@ public static class EventBatch
                 }
             }
 
-            var reasons = e.Reasons.ToList();
-            if (e.Matched.Count == 0)
-            {
-                reasons.Add("No event configuration matches this payload.");
-            }
-            else if (routed == 0 && e.Profiles.Count > 0)
-            {
-                reasons.Add("No journey instance waits for this event and no live journey starts with it for this profile.");
-            }
-            var reason = reasons.Count == 0 ? null : string.Join(" ", reasons);
-            if (routed != 0 || reason is not null)
-            {
-                outcomeId.Value = id.Value;
-                routedValue.Value = routed;
-                reasonValue.Value = (object?)reason ?? DBNull.Value;
-                await outcome.ExecuteNonQueryAsync(cancellationToken);
-            }
+            var reason = Reason(e, routed);
+            outcomeId.Value = id.Value;
+            routedValue.Value = routed;
+            reasonValue.Value = (object?)reason ?? DBNull.Value;
+            await outcome.ExecuteNonQueryAsync(cancellationToken);
             answers.Add((new EventAccepted(e.Id, e.Matched, routed, reason), true));
         }
         return answers;
+    }
+
+    private static string? Reason(PendingEvent e, int routed)
+    {
+        var reasons = e.Reasons.ToList();
+        if (e.Matched.Count == 0)
+        {
+            reasons.Add("No event configuration matches this payload.");
+        }
+        else if (routed == 0 && e.Profiles.Count > 0)
+        {
+            reasons.Add("No journey instance waits for this event and no live journey starts with it for this profile.");
+        }
+        return reasons.Count == 0 ? null : string.Join(" ", reasons);
     }
 
     /// <summary>What the event stored with this idempotency key was answered, if there is one.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -14,18 +15,23 @@ using Microsoft.Extensions.Logging;
 namespace JourneyWorker.Bench;
 
 /// <summary>
-/// POST /api/events on the real host (Kestrel, loopback) under concurrent load, against a bare
-/// Kestrel route in the same process that only appends the body to SQLite, one transaction per request.
+/// POST /api/events on the real host (Kestrel, loopback) under concurrent load, against two bare
+/// Kestrel routes in the same process that only append the body to SQLite: one transaction per
+/// request, and a single writer that group-commits what is queued (the best this machine does durably).
 /// </summary>
 public static class IntakeScenario
 {
     private const string Name = "intake";
     private const int Connections = 50;
     private const int Profiles = 10_000;
+    private const int GroupCommitMax = 500;
+    private const string GroupBaseline = "bare group-commit route";
+    private const string TxBaseline = "bare route, tx per request";
 
     public static async Task RunAsync(string folder, TimeSpan duration, Report report, CancellationToken ct)
     {
-        var baseline = await BaselineAsync(folder, duration, ct);
+        var perRequest = await BaselineAsync(folder, duration, groupCommit: false, ct);
+        var grouped = await BaselineAsync(folder, duration, groupCommit: true, ct);
 
         using var host = new BenchHost(folder);
         var address = host.Start();
@@ -43,10 +49,13 @@ public static class IntakeScenario
         Console.WriteLine($"  JourneyWorker POST /api/events: {Connections} connections for {duration.TotalSeconds:N0} s");
         var engine = await LoadAsync(new Uri(address, "/api/events"), BenchHost.IngestKey, duration, ct);
         var size = $"{Connections} connections, {duration.TotalSeconds:N0} s, {engine.Count:N0} events";
+        // The target's 50 % is against the stronger baseline: the same single-writer group commit with nothing but the append.
         report.Add(new Figure(Name, "events acknowledged (202, durable)", size, engine.Rate, "events/s",
-            "bare durable route", baseline.Rate, "≥ 5,000/s and ≥ 50%", engine.Rate >= 5_000 && engine.Rate >= 0.5 * baseline.Rate));
-        report.Add(new Figure(Name, "latency p50", size, engine.P50, "ms", "bare durable route", baseline.P50, LowerIsBetter: true));
-        report.Add(new Figure(Name, "latency p99", size, engine.P99, "ms", "bare durable route", baseline.P99, "< 50 ms", engine.P99 < 50, LowerIsBetter: true));
+            GroupBaseline, grouped.Rate, "≥ 5,000/s and ≥ 50%", engine.Rate >= 5_000 && engine.Rate >= 0.5 * grouped.Rate));
+        report.Add(new Figure(Name, "events acknowledged (202, durable)", size, engine.Rate, "events/s", TxBaseline, perRequest.Rate));
+        report.Add(new Figure(Name, "latency p50", size, engine.P50, "ms", GroupBaseline, grouped.P50, LowerIsBetter: true));
+        report.Add(new Figure(Name, "latency p99", size, engine.P99, "ms", GroupBaseline, grouped.P99, "< 50 ms", engine.P99 < 50, LowerIsBetter: true));
+        report.Add(new Figure(Name, "latency p99", size, engine.P99, "ms", TxBaseline, perRequest.P99, LowerIsBetter: true));
         if (engine.Errors > 0)
         {
             Console.WriteLine($"  !! {engine.Errors:N0} requests were not answered 202");
@@ -116,10 +125,15 @@ public static class IntakeScenario
         return new Load(count, errors, count / measured.TotalSeconds, Percentile(0.50), Percentile(0.99));
     }
 
-    /// <summary>Kestrel + minimal API in this process: read the body, one SQLite transaction per request (WAL, synchronous=NORMAL as the app), 202.</summary>
-    private static async Task<Load> BaselineAsync(string folder, TimeSpan duration, CancellationToken ct)
+    /// <summary>
+    /// Kestrel + minimal API in this process: read the body and append it to SQLite (WAL,
+    /// synchronous=NORMAL as the app), 202 after the commit. Either one transaction per request, or
+    /// (<paramref name="groupCommit"/>) a queue and a single writer that commits everything queued,
+    /// up to <see cref="GroupCommitMax"/> per transaction, with one reused prepared INSERT.
+    /// </summary>
+    private static async Task<Load> BaselineAsync(string folder, TimeSpan duration, bool groupCommit, CancellationToken ct)
     {
-        var file = Path.Combine(folder, "baseline.db");
+        var file = Path.Combine(folder, groupCommit ? "baseline-group.db" : "baseline.db");
         var connectionString = new SqliteConnectionStringBuilder { DataSource = file, Pooling = true, DefaultTimeout = 30 }.ToString();
         await using (var setup = new SqliteConnection(connectionString))
         {
@@ -136,10 +150,17 @@ public static class IntakeScenario
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         await using var app = builder.Build();
+        await using var writer = groupCommit ? new GroupWriter(connectionString) : null;
         app.MapPost("/events", async (HttpContext context, CancellationToken cancellationToken) =>
         {
             using var reader = new StreamReader(context.Request.Body);
             var body = await reader.ReadToEndAsync(cancellationToken);
+            var key = context.Request.Headers["Idempotency-Key"].ToString();
+            if (writer is not null)
+            {
+                await writer.AppendAsync(key, body, cancellationToken);
+                return Results.Accepted();
+            }
             await using var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
             await using (var pragma = connection.CreateCommand())
@@ -153,7 +174,7 @@ public static class IntakeScenario
             insert.CommandText = """INSERT INTO "Events" VALUES ($id, $at, $key, $payload)""";
             insert.Parameters.AddWithValue("$id", Guid.CreateVersion7().ToString());
             insert.Parameters.AddWithValue("$at", DateTime.UtcNow);
-            insert.Parameters.AddWithValue("$key", context.Request.Headers["Idempotency-Key"].ToString());
+            insert.Parameters.AddWithValue("$key", key);
             insert.Parameters.AddWithValue("$payload", body);
             await insert.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -161,9 +182,78 @@ public static class IntakeScenario
         });
         await app.StartAsync(ct);
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        Console.WriteLine($"  baseline: bare durable route, {Connections} connections for {duration.TotalSeconds:N0} s");
+        Console.WriteLine($"  baseline: {(groupCommit ? GroupBaseline : TxBaseline)}, {Connections} connections for {duration.TotalSeconds:N0} s");
         var load = await LoadAsync(new Uri(address, "/events"), null, duration, ct);
         await app.StopAsync(ct);
         return load;
+    }
+
+    /// <summary>The group-commit baseline's single writer: a bounded queue, one connection, one transaction per drained batch.</summary>
+    private sealed class GroupWriter : IAsyncDisposable
+    {
+        private readonly Channel<(string Key, string Body, TaskCompletionSource Done)> _queue =
+            Channel.CreateBounded<(string, string, TaskCompletionSource)>(new BoundedChannelOptions(5_000) { SingleReader = true });
+        private readonly Task _loop;
+
+        public GroupWriter(string connectionString) => _loop = Task.Run(() => RunAsync(connectionString));
+
+        public async Task AppendAsync(string key, string body, CancellationToken ct)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await _queue.Writer.WriteAsync((key, body, done), ct);
+            await done.Task.WaitAsync(ct);
+        }
+
+        private async Task RunAsync(string connectionString)
+        {
+            await using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync();
+            await using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
+                await pragma.ExecuteNonQueryAsync();
+            }
+            var batch = new List<(string Key, string Body, TaskCompletionSource Done)>(GroupCommitMax);
+            while (await _queue.Reader.WaitToReadAsync())
+            {
+                while (batch.Count < GroupCommitMax && _queue.Reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+                try
+                {
+                    await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync();
+                    await using var insert = connection.CreateCommand();
+                    insert.Transaction = transaction;
+                    insert.CommandText = """INSERT INTO "Events" VALUES ($id, $at, $key, $payload)""";
+                    var id = insert.Parameters.Add("$id", SqliteType.Text);
+                    var at = insert.Parameters.Add("$at", SqliteType.Text);
+                    var key = insert.Parameters.Add("$key", SqliteType.Text);
+                    var payload = insert.Parameters.Add("$payload", SqliteType.Text);
+                    insert.Prepare();
+                    foreach (var item in batch)
+                    {
+                        id.Value = Guid.CreateVersion7().ToString();
+                        at.Value = DateTime.UtcNow;
+                        key.Value = item.Key;
+                        payload.Value = item.Body;
+                        await insert.ExecuteNonQueryAsync();
+                    }
+                    await transaction.CommitAsync();
+                    batch.ForEach(item => item.Done.TrySetResult());
+                }
+                catch (SqliteException e)
+                {
+                    batch.ForEach(item => item.Done.TrySetException(e));
+                }
+                batch.Clear();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _queue.Writer.TryComplete();
+            await _loop;
+        }
     }
 }

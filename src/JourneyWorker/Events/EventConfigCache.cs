@@ -1,3 +1,4 @@
+using System.Data.Common;
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
 using Microsoft.EntityFrameworkCore;
@@ -12,29 +13,39 @@ public sealed record CachedEventConfig(EventConfig Config, IReadOnlyList<EventFi
 /// in memory and reload only when the table's stamp (row count, latest update) moves. The stamp
 /// is read from the database, so a change made by another process is seen on its next request.
 /// </summary>
-public sealed class EventConfigCache
+public sealed class EventConfigCache(IServiceScopeFactory scopes)
 {
+    // One raw query per request: the stamp as text, compared as it is stored.
+    private const string StampSql = """SELECT count(*) || '|' || ifnull(max("UpdatedAt"), '') FROM "EventConfigs" """;
+
     private volatile Snapshot? _snapshot;
 
-    public async Task<IReadOnlyList<CachedEventConfig>> GetAsync(JourneyDbContext db, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<CachedEventConfig>> GetAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        var count = await db.EventConfigs.CountAsync(cancellationToken);
-        var latest = await db.EventConfigs.MaxAsync(c => (DateTime?)c.UpdatedAt, cancellationToken);
+        string stamp;
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = StampSql;
+            stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
         var snapshot = _snapshot;
-        if (snapshot is not null && snapshot.Count == count && snapshot.Latest == latest)
+        if (snapshot is not null && snapshot.Stamp == stamp)
         {
             return snapshot.Configs;
         }
 
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
         var configs = await db.EventConfigs.AsNoTracking().OrderBy(c => c.Name).ToListAsync(cancellationToken);
         var parsed = configs.Select(c => new CachedEventConfig(
                 c,
                 EventFieldChecker.ParseFields(c.Fields),
                 c.Condition is not null && ExpressionParser.TryParse(c.Condition, out var e, out _) ? e : null))
             .ToList();
-        _snapshot = new Snapshot(count, latest, parsed);
+        // The stamp read before the load: a change in between makes the next request reload again, never miss it.
+        _snapshot = new Snapshot(stamp, parsed);
         return parsed;
     }
 
-    private sealed record Snapshot(int Count, DateTime? Latest, IReadOnlyList<CachedEventConfig> Configs);
+    private sealed record Snapshot(string Stamp, IReadOnlyList<CachedEventConfig> Configs);
 }

@@ -10,8 +10,13 @@ public static class EventIntakeEndpoints
     public const int MaxEventBytes = 64 * 1024;
     public const int MaxIdempotencyKeyLength = 200;
 
-    public static IServiceCollection AddEventIntake(this IServiceCollection services) =>
-        services.AddScoped<EventIntake>().AddSingleton<EventConfigCache>();
+    public static IServiceCollection AddEventIntake(this IServiceCollection services)
+    {
+        services.AddOptions<EventIntakeOptions>().BindConfiguration(EventIntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<EventIntake>().AddSingleton<EventConfigCache>().AddSingleton<JourneyStarts>();
+        services.AddSingleton<EventWriter>().AddHostedService(sp => sp.GetRequiredService<EventWriter>());
+        return services;
+    }
 
     public static WebApplication MapEventIntake(this WebApplication app)
     {
@@ -57,7 +62,16 @@ public static class EventIntakeEndpoints
             return TypedResults.Problem(statusCode: 400, title: "Not a JSON object", detail: "The event payload must be a JSON object.");
         }
 
-        var result = await intake.AcceptAsync(payload, key.Length == 0 ? null : key, cancellationToken);
+        IntakeResult result;
+        try
+        {
+            result = await intake.AcceptAsync(payload, key.Length == 0 ? null : key, cancellationToken);
+        }
+        catch (IntakeUnavailableException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return TypedResults.Problem(statusCode: 503, title: "Event intake unavailable", detail: e.Message);
+        }
         return result.FieldErrors is { } errors
             ? TypedResults.ValidationProblem(errors, title: "The event does not fit its configuration")
             : TypedResults.Accepted((string?)null, result.Accepted!);

@@ -1,0 +1,194 @@
+using System.Data.Common;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using JourneyWorker.Data;
+using JourneyWorker.Journeys;
+using JourneyWorker.Runtime;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace JourneyWorker.Events;
+
+/// <summary>
+/// The database work of one group commit, inside the caller's transaction: per event, store it
+/// (the unique index on the idempotency key decides duplicates, also within the batch), resume the
+/// instances waiting for it, admit it into journeys that start with it, and record the outcome.
+/// Raw prepared SQL in EF Core's stored shapes (Guid as upper-case text, DateTime as
+/// 'yyyy-MM-dd HH:mm:ss.FFFFFFF', which Microsoft.Data.Sqlite writes for a DateTime) so EF reads the rows back.
+/// </summary>
+public static class EventBatch
+{
+    private const string InsertSql = """
+        INSERT OR IGNORE INTO "StoredEvents" ("Id", "ReceivedAt", "IdempotencyKey", "Payload", "Matched", "ProfileId", "Routed", "Reason")
+        VALUES ($id, $at, $key, $payload, $matched, $profile, 0, $reason)
+        """;
+
+    private const string OutcomeSql = """UPDATE "StoredEvents" SET "Routed" = $routed, "Reason" = $reason WHERE "Id" = $id""";
+
+    private const string PreviousSql = """SELECT "Id", "Matched", "Routed", "Reason" FROM "StoredEvents" WHERE "IdempotencyKey" = $key""";
+
+    /// <summary>Writes the batch; returns each event's answer and whether it was stored now (false: a duplicate key answered as before).</summary>
+    public static async Task<List<(EventAccepted Answer, bool Stored)>> WriteAsync(
+        JourneyDbContext db, WaitResumer resumer, JourneyStarts starts, IReadOnlyList<PendingEvent> events, CancellationToken cancellationToken)
+    {
+        var connection = db.Database.GetDbConnection();
+        var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("A group commit runs inside a transaction.");
+        await using var insert = Command(connection, transaction, InsertSql);
+        var id = insert.AddParameter("$id", "");
+        var at = insert.AddParameter("$at", DateTime.MinValue);
+        var key = insert.AddParameter("$key", null);
+        var payload = insert.AddParameter("$payload", "");
+        var matched = insert.AddParameter("$matched", "");
+        var profile = insert.AddParameter("$profile", null);
+        var reasonOnInsert = insert.AddParameter("$reason", null);
+        await insert.PrepareAsync(cancellationToken);
+        await using var outcome = Command(connection, transaction, OutcomeSql);
+        var outcomeId = outcome.AddParameter("$id", "");
+        var routedValue = outcome.AddParameter("$routed", 0);
+        var reasonValue = outcome.AddParameter("$reason", null);
+        await outcome.PrepareAsync(cancellationToken);
+
+        var waiting = (await WaitResumer.FindWaitingForEventsAsync(
+            db, events.SelectMany(e => e.Profiles.Select(p => p.ProfileId)).Distinct().ToList(), cancellationToken)).ToLookup(w => w.ProfileId);
+        var journeys = await starts.GetAsync(db, cancellationToken);
+
+        var answers = new List<(EventAccepted, bool)>(events.Count);
+        foreach (var e in events)
+        {
+            // Most events route nowhere (nothing waits, no journey starts with them): their outcome is
+            // known before the insert, which then writes it and needs no UPDATE.
+            var routes = e.Profiles.Any(p => waiting[p.ProfileId].Any() || journeys[p.EventName].Any());
+            var unrouted = routes ? null : Reason(e, 0);
+            id.Value = Sql.Guid(e.Id);
+            at.Value = e.ReceivedAt.UtcDateTime;
+            key.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
+            payload.Value = e.Payload;
+            matched.Value = JsonSerializer.Serialize(e.Matched);
+            profile.Value = e.Profiles.Count > 0 ? e.Profiles[0].ProfileId : DBNull.Value;
+            reasonOnInsert.Value = (object?)unrouted ?? DBNull.Value;
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                // Only the idempotency key's unique index can refuse a fresh v7 id: answer what the first answered.
+                answers.Add((await PreviousAsync(connection, transaction, e.IdempotencyKey!, cancellationToken)
+                    ?? throw new InvalidOperationException("An event was not stored, and no earlier event has its idempotency key."), false));
+                continue;
+            }
+            if (!routes)
+            {
+                answers.Add((new EventAccepted(e.Id, e.Matched, 0, unrouted), true));
+                continue;
+            }
+
+            var routed = 0;
+            foreach (var (eventName, profileId) in e.Profiles)
+            {
+                routed += await resumer.ResumeAsync(db, waiting[profileId], $"event:{eventName}", eventName, e.Payload, e.ReceivedAt,
+                    $"'{eventName}' event {e.Id}", cancellationToken);
+                foreach (var start in journeys[eventName])
+                {
+                    var context = new JsonObject { ["events"] = new JsonObject { [eventName] = JsonNode.Parse(e.Payload) } }.ToJsonString();
+                    routed += (await JourneyAdmission.AdmitAsync(db, start.Journey, [profileId], start.TestOnly, e.ReceivedAt,
+                        $"'{eventName}' event", context, cancellationToken)).Count;
+                }
+            }
+
+            var reason = Reason(e, routed);
+            outcomeId.Value = id.Value;
+            routedValue.Value = routed;
+            reasonValue.Value = (object?)reason ?? DBNull.Value;
+            await outcome.ExecuteNonQueryAsync(cancellationToken);
+            answers.Add((new EventAccepted(e.Id, e.Matched, routed, reason), true));
+        }
+        return answers;
+    }
+
+    private static string? Reason(PendingEvent e, int routed)
+    {
+        var reasons = e.Reasons.ToList();
+        if (e.Matched.Count == 0)
+        {
+            reasons.Add("No event configuration matches this payload.");
+        }
+        else if (routed == 0 && e.Profiles.Count > 0)
+        {
+            reasons.Add("No journey instance waits for this event and no live journey starts with it for this profile.");
+        }
+        return reasons.Count == 0 ? null : string.Join(" ", reasons);
+    }
+
+    /// <summary>What the event stored with this idempotency key was answered, if there is one.</summary>
+    public static async Task<EventAccepted?> PreviousAsync(DbConnection connection, DbTransaction? transaction, string key, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, PreviousSql);
+        command.AddParameter("$key", key);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new EventAccepted(Guid.Parse(reader.GetString(0)), JsonSerializer.Deserialize<List<string>>(reader.GetString(1)) ?? [],
+            reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+}
+
+/// <summary>A journey version whose entry is an event; <see cref="TestOnly"/> for a draft in test mode.</summary>
+public sealed record EventStart(string EventName, CompiledJourney Journey, bool TestOnly);
+
+/// <summary>
+/// Which journeys start with which event. Read once per group commit, not per event: one small query
+/// lists the live versions and the drafts in test mode with their update stamps, and the lookup is
+/// rebuilt only when that list changes (publish, stop, test mode on or off, a draft edited).
+/// </summary>
+public sealed class JourneyStarts(JourneyCatalog catalog)
+{
+    private volatile Snapshot? _snapshot;
+
+    // Raw: it runs once per group commit. Status and test mode decide membership, UpdatedAt moves on every change of a version.
+    private const string StampSql = """
+        SELECT ifnull(group_concat("Id" || ':' || "Status" || ':' || "UpdatedAt", ','), '') FROM (
+            SELECT "Id", "Status", "UpdatedAt" FROM "JourneyVersions"
+            WHERE "Status" = 'live' OR ("Status" = 'draft' AND "TestMode" = 1) ORDER BY "Id")
+        """;
+
+    public async Task<ILookup<string, EventStart>> GetAsync(JourneyDbContext db, CancellationToken cancellationToken)
+    {
+        string stamp;
+        await using (var command = db.Database.GetDbConnection().CreateCommand())
+        {
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+            command.CommandText = StampSql;
+            stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
+        {
+            return snapshot.Starts;
+        }
+
+        var versions = await db.JourneyVersions.AsNoTracking()
+            .Where(v => v.Status == JourneyStatus.Live || (v.Status == JourneyStatus.Draft && v.TestMode))
+            .Select(v => new { v.Id, v.Status })
+            .ToListAsync(cancellationToken);
+        var starts = new List<EventStart>();
+        foreach (var version in versions)
+        {
+            if (await catalog.GetAsync(db, version.Id, cancellationToken) is { Start: { Type: NodeTypes.Event, Event: { } name } } journey)
+            {
+                starts.Add(new EventStart(name, journey, version.Status == JourneyStatus.Draft));
+            }
+        }
+        var lookup = starts.ToLookup(s => s.EventName, StringComparer.Ordinal);
+        _snapshot = new Snapshot(stamp, lookup);
+        return lookup;
+    }
+
+    private sealed record Snapshot(string Stamp, ILookup<string, EventStart> Starts);
+}

@@ -1,0 +1,171 @@
+using System.ComponentModel.DataAnnotations;
+using System.Threading.Channels;
+using JourneyWorker.Data;
+using JourneyWorker.Infrastructure;
+using JourneyWorker.Runtime;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace JourneyWorker.Events;
+
+public sealed class EventIntakeOptions
+{
+    public const string Section = "Events:Intake";
+
+    /// <summary>Events stored and routed per transaction at most: one commit (one fsync) answers them all.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>Events waiting for the writer at most; past it, requests wait for room (backpressure).</summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 5_000;
+}
+
+/// <summary>The event could not be stored (the database failed, or the service is stopping): a 503, the client retries.</summary>
+public sealed class IntakeUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The single writer of event intake (group commit). Requests queue their prepared events; the
+/// writer takes everything queued (up to <see cref="EventIntakeOptions.BatchSize"/>), stores and
+/// routes it in one transaction under the <see cref="WriteGate"/> (so it still takes turns with the
+/// journey runner) and answers every waiter after the commit. One commit per batch instead of one per
+/// event is what makes durable intake fast: the commit, not the insert, is the cost.
+/// </summary>
+public sealed partial class EventWriter(
+    IServiceScopeFactory scopes, WaitResumer resumer, JourneyStarts starts, WriteGate writes, JourneyMetrics metrics,
+    IOptions<EventIntakeOptions> options, ILogger<EventWriter> logger) : IHostedService
+{
+    private readonly int _batchSize = options.Value.BatchSize;
+    private readonly Channel<PendingEvent> _queue = Channel.CreateBounded<PendingEvent>(
+        new BoundedChannelOptions(options.Value.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private Task _loop = Task.CompletedTask;
+
+    private long _taken;
+
+    /// <summary>Events queued and not yet taken into a batch.</summary>
+    public int Queued => _queue.Reader.Count;
+
+    /// <summary>Events taken into batches since the start (committed, failed or being written).</summary>
+    public long Taken => Interlocked.Read(ref _taken);
+
+    /// <summary>Queues the event and returns its answer once it is committed.</summary>
+    public async Task<EventAccepted> WriteAsync(PendingEvent pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new IntakeUnavailableException("The service is stopping; send the event again later.");
+        }
+        return await pending.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Refuses new events, then stores what is queued before returning (within the host's shutdown timeout).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        await _loop.WaitAsync(cancellationToken);
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<PendingEvent>(_batchSize);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < _batchSize && _queue.Reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+            Interlocked.Add(ref _taken, batch.Count);
+            await CommitAsync(batch);
+            batch.Clear();
+        }
+    }
+
+    private async Task CommitAsync(List<PendingEvent> batch)
+    {
+        try
+        {
+            await CommitOnceAsync(batch);
+        }
+        catch (Exception e) when (batch.Count > 1 && !IsEnvironmental(e))
+        {
+            // Something in one event (not the database) broke the batch: store the others, each alone,
+            // so that one poison event costs a 503 to its own sender only.
+            LogBatchFailed(logger, batch.Count, e);
+            foreach (var pending in batch)
+            {
+                await CommitAloneAsync(pending);
+            }
+        }
+        catch (Exception e)
+        {
+            LogBatchFailed(logger, batch.Count, e);
+            Fail(batch, e);
+        }
+    }
+
+    private async Task CommitAloneAsync(PendingEvent pending)
+    {
+        try
+        {
+            await CommitOnceAsync([pending]);
+        }
+        catch (Exception e)
+        {
+            LogEventFailed(logger, pending.Id, e);
+            Fail([pending], e);
+        }
+    }
+
+    private async Task CommitOnceAsync(List<PendingEvent> batch)
+    {
+        // The database work ignores cancellation: a queued event is written even while stopping.
+        var answers = await writes.RunAsync(async () =>
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
+            await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+            var written = await EventBatch.WriteAsync(db, resumer, starts, batch, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+            return written;
+        }, CancellationToken.None);
+
+        metrics.EventsReceived(answers.Count(a => a.Stored));
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Done.TrySetResult(answers[i].Answer);
+        }
+    }
+
+    private static void Fail(List<PendingEvent> batch, Exception e)
+    {
+        var unavailable = new IntakeUnavailableException("The event could not be stored; send it again later.", e);
+        foreach (var pending in batch)
+        {
+            pending.Done.TrySetException(unavailable);
+        }
+    }
+
+    /// <summary>Failures of the database itself (busy past the timeout, disk full, I/O): every event would fail alike.</summary>
+    private static bool IsEnvironmental(Exception e) => e is SqliteException
+    {
+        SqliteErrorCode: SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED or SQLitePCL.raw.SQLITE_IOERR
+            or SQLitePCL.raw.SQLITE_FULL or SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_READONLY
+            or SQLitePCL.raw.SQLITE_CORRUPT or SQLitePCL.raw.SQLITE_NOTADB,
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A group commit of {Count} events failed")]
+    private static partial void LogBatchFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Event {EventId} could not be stored")]
+    private static partial void LogEventFailed(ILogger logger, Guid eventId, Exception exception);
+}

@@ -1,0 +1,213 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using JourneyWorker.Data;
+using JourneyWorker.Events;
+using JourneyWorker.Journeys;
+using JourneyWorker.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using static JourneyWorker.Tests.Runtime.Engine;
+
+namespace JourneyWorker.Tests.Events;
+
+/// <summary>
+/// The group commit of event intake: events queued while the writer is held by the write gate go
+/// into one transaction, and each is still stored, deduplicated and routed as if it came alone.
+/// </summary>
+public sealed class EventIntakeTests
+{
+    private const string EventWait = """{"id": "e", "type": "event", "event": "purchase", "timeout": "PT1H", "timeoutNext": "late", "next": "thanks"}""";
+
+    [Fact]
+    public async Task Fifty_concurrent_events_in_one_group_commit_each_resume_and_admit_their_own_profile_once()
+    {
+        const int People = 50;
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await EventConfigAsync(h, "purchase");
+        var (waitJourney, _) = await StartReadAudienceAsync(h, People, "e", "", EventWait, Mail("thanks"), Mail("late"));
+        await h.DrainAsync(Ct);
+        Assert.All(await InstancesAsync(h, waitJourney), i => Assert.Equal("event:purchase", i.WaitingFor));
+        var (startJourney, _) = await PublishAsync(h, """
+            {"name": "On purchase", "start": "s", "nodes": [{"id": "s", "type": "event", "event": "purchase", "next": "m"}, {"id": "m", "type": "email", "subject": "Hi", "html": "<p>Hi</p>"}]}
+            """);
+
+        var posts = await WhileHeldAsync(h, People, () => Enumerable.Range(1, People).Select(n => Post(h, Purchase(n))).ToList());
+
+        var answers = await Task.WhenAll(posts.Select(AcceptedAsync));
+        Assert.All(answers, a => Assert.Equal(2, a["routed"]!.GetValue<int>()));
+        var resumed = await InstancesAsync(h, waitJourney);
+        Assert.Equal(People, resumed.Count);
+        foreach (var instance in resumed)
+        {
+            Assert.Equal((InstanceStatus.Active, "thanks"), (instance.Status, instance.NodeId));
+            Assert.Single(await TraceAsync(h, instance.Id), s => s == "e:succeeded");
+        }
+        Assert.Equal(resumed.Select(i => i.ProfileId), (await InstancesAsync(h, startJourney)).Select(i => i.ProfileId));
+        await using var db = h.App.Db();
+        var stored = await db.StoredEvents.AsNoTracking().Where(e => e.Matched != "[]").ToListAsync(Ct);
+        Assert.Equal(People, stored.Count);
+        Assert.Equal(answers.Select(a => a["id"]!.GetValue<Guid>()).Order(), stored.Select(e => e.Id).Order());
+        Assert.All(stored, e => Assert.Equal((2, null), (e.Routed, e.Reason)));
+    }
+
+    [Fact]
+    public async Task Duplicate_idempotency_keys_in_one_batch_all_answer_what_the_first_answered_and_store_one_event()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await EventConfigAsync(h, "purchase");
+        await h.ImportAsync(ProfilesNdjson(1), Ct);
+
+        var posts = await WhileHeldAsync(h, 10, () => Enumerable.Range(0, 10).Select(_ => Post(h, Purchase(1), "order-17")).ToList());
+
+        var answers = await Task.WhenAll(posts.Select(AcceptedAsync));
+        Assert.Single(answers.Select(a => a.ToJsonString()).Distinct());
+        Assert.Contains("No journey instance waits", answers[0]["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        await using var db = h.App.Db();
+        var stored = Assert.Single(await db.StoredEvents.AsNoTracking().Where(e => e.Matched != "[]").ToListAsync(Ct));
+        Assert.Equal((answers[0]["id"]!.GetValue<Guid>(), "order-17"), (stored.Id, stored.IdempotencyKey));
+
+        // A retry after the commit gets the same answer from the stored event.
+        var retry = await AcceptedAsync(Post(h, Purchase(1), "order-17"));
+        Assert.Equal(answers[0].ToJsonString(), retry.ToJsonString());
+    }
+
+    [Fact]
+    public async Task The_202_comes_only_after_the_commit()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await EventConfigAsync(h, "purchase");
+        await h.ImportAsync(ProfilesNdjson(1), Ct);
+        var gate = h.App.Services.GetRequiredService<WriteGate>();
+        var writer = h.App.Services.GetRequiredService<EventWriter>();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = gate.RunAsync(async () => { held.SetResult(); await release.Task; }, Ct);
+        await held.Task;
+
+        var post = Post(h, Purchase(1));
+        await PollAsync(() => writer.Taken == 1, "the writer to take the event");
+        // The writer has the event but cannot commit while the gate is held: no answer yet, nothing stored.
+        Assert.False(post.IsCompleted);
+        Assert.Equal(0, StoredCount(h));
+        release.SetResult();
+        await holding;
+
+        var answer = await AcceptedAsync(post);
+        await using var connection = new SqliteConnection(h.App.Services.GetRequiredService<JourneyConnectionString>().Value);
+        await connection.OpenAsync(Ct);
+        await using var read = connection.CreateCommand();
+        read.CommandText = """SELECT "Routed", "Reason" FROM "StoredEvents" WHERE "Id" = $id""";
+        read.Parameters.AddWithValue("$id", answer["id"]!.GetValue<Guid>().ToString().ToUpperInvariant());
+        await using var reader = await read.ExecuteReaderAsync(Ct);
+        Assert.True(await reader.ReadAsync(Ct), "the acknowledged event is not in the database");
+        Assert.Equal((0, answer["reason"]!.GetValue<string>()), (reader.GetInt32(0), reader.GetString(1)));
+    }
+
+    [Fact]
+    public async Task A_poison_event_fails_alone_with_a_503_and_the_rest_of_its_batch_is_stored()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await EventConfigAsync(h, "purchase");
+        await h.ImportAsync(ProfilesNdjson(5), Ct);
+        await using (var db = h.App.Db())
+        {
+            await db.Database.ExecuteSqlRawAsync("""
+                CREATE TRIGGER "Poison" BEFORE INSERT ON "StoredEvents" WHEN NEW."Payload" LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END
+                """, Ct);
+        }
+
+        var posts = await WhileHeldAsync(h, 5, () => Enumerable.Range(1, 5).Select(n => Post(h, Purchase(n, n == 3 ? "poison" : "Shoes"))).ToList());
+
+        var responses = await Task.WhenAll(posts);
+        var problem = await responses[2].ProblemAsync(503);
+        Assert.Equal("Event intake unavailable", problem.Title);
+        Assert.All(responses.Where((_, i) => i != 2), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        Assert.Equal(4, StoredCount(h));
+    }
+
+    [Fact]
+    public async Task Stopping_stores_what_is_queued_and_refuses_new_events_with_a_503()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await EventConfigAsync(h, "purchase");
+        await h.ImportAsync(ProfilesNdjson(3), Ct);
+        var writer = h.App.Services.GetRequiredService<EventWriter>();
+        Task stopping = Task.CompletedTask;
+
+        var posts = await WhileHeldAsync(h, 3, () => Enumerable.Range(1, 3).Select(n => Post(h, Purchase(n))).ToList(),
+            () => stopping = writer.StopAsync(Ct));
+
+        await Task.WhenAll(posts.Select(AcceptedAsync));
+        await stopping;
+        Assert.Equal(3, StoredCount(h));
+        var refused = await Post(h, Purchase(1));
+        Assert.Equal("Event intake unavailable", (await refused.ProblemAsync(503)).Title);
+        Assert.Equal(3, StoredCount(h));
+    }
+
+    private const string Blocker = """{"kind": "blocker"}""";
+
+    private static string Purchase(int n, string product = "Shoes") =>
+        $$"""{"kind": "purchase", "email": "{{Email(n)}}", "product": "{{product}}"}""";
+
+    private static Task<HttpResponseMessage> Post(EngineHarness h, string json, string? key = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        if (key is not null)
+        {
+            request.Headers.Add("Idempotency-Key", key);
+        }
+        return h.App.Ingest().SendAsync(request, Ct);
+    }
+
+    private static async Task<JsonNode> AcceptedAsync(Task<HttpResponseMessage> post)
+    {
+        var response = await post;
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, body);
+        return JsonNode.Parse(body)!;
+    }
+
+    /// <summary>
+    /// Holds the write gate while <paramref name="send"/> queues <paramref name="count"/> events, so
+    /// that the writer finds them all queued at once when the gate is released: one batch. A first
+    /// event that matches no configuration keeps the writer busy (waiting for the gate) meanwhile.
+    /// </summary>
+    private static async Task<List<Task<HttpResponseMessage>>> WhileHeldAsync(
+        EngineHarness h, int count, Func<List<Task<HttpResponseMessage>>> send, Action? beforeRelease = null)
+    {
+        var gate = h.App.Services.GetRequiredService<WriteGate>();
+        var writer = h.App.Services.GetRequiredService<EventWriter>();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = gate.RunAsync(async () => { held.SetResult(); await release.Task; }, Ct);
+        await held.Task;
+        var blocker = Post(h, Blocker);
+        await PollAsync(() => writer.Taken == 1, "the writer to take the first event");
+        var posts = send();
+        await PollAsync(() => writer.Queued == count, $"{count} events to be queued");
+        beforeRelease?.Invoke();
+        release.SetResult();
+        await holding;
+        await AcceptedAsync(blocker);
+        return posts;
+    }
+
+    private static async Task PollAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(10, Ct);
+        }
+    }
+
+    private static int StoredCount(EngineHarness h)
+    {
+        using var db = h.App.Db();
+        return db.StoredEvents.Count(e => e.Matched != "[]");
+    }
+}

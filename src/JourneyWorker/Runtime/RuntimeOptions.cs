@@ -20,9 +20,13 @@ public sealed class RuntimeOptions
     [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Instances run at once; sends wait on the network, so more than the core count pays.</summary>
+    /// <summary>
+    /// Messages in flight at once within a batch; sends wait on the network, so more than the core count
+    /// (and than the SMTP pool) pays. A batch checkpoints and sends in rounds of four times this, and a
+    /// crash repeats at most two rounds of sends (same Message-IDs).
+    /// </summary>
     [Range(1, 256)]
-    public int Parallelism { get; set; } = 8;
+    public int Parallelism { get; set; } = 16;
 
     /// <summary>Profiles inserted per transaction by Read Audience.</summary>
     [Range(1, 100_000)]

@@ -35,6 +35,10 @@ public static class AudienceQuery
         return counts.Single();
     }
 
-    private static SqlFragment Where(string rule, DateTimeOffset now) =>
+    /// <summary>
+    /// The rule as a condition on a <c>Profiles</c> row (its parameters are named <c>@p0</c>, <c>@p1</c>, …), for statements
+    /// that select members themselves, such as admission's INSERT … SELECT.
+    /// </summary>
+    public static SqlFragment Where(string rule, DateTimeOffset now) =>
         ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", now);
 }

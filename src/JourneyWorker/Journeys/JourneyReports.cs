@@ -1,10 +1,14 @@
 using JourneyWorker.Data;
+using JourneyWorker.Runtime;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Journeys;
 
-/// <summary>Read side: per-node counts from the step history, instance counts by status, instance traces.</summary>
-public sealed class JourneyReports(JourneyDbContext db)
+/// <summary>
+/// Read side: per-node counts from the step history, instance counts by status, instance traces. The
+/// entry steps are not stored (<see cref="EntrySteps"/>): they are counted and listed from the instances.
+/// </summary>
+public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog)
 {
     public async Task<JourneyReport?> ReportAsync(Guid journeyId, CancellationToken cancellationToken)
     {
@@ -17,8 +21,19 @@ public sealed class JourneyReports(JourneyDbContext db)
         var steps = await db.InstanceSteps
             .Where(s => instances.Any(i => i.Id == s.InstanceId))
             .GroupBy(s => new { s.NodeId, s.Outcome })
-            .Select(g => new { g.Key.NodeId, g.Key.Outcome, Count = g.Count() })
+            .Select(g => new StepCount(g.Key.NodeId, g.Key.Outcome, g.Count()))
             .ToListAsync(cancellationToken);
+        var byVersion = await instances.GroupBy(i => i.JourneyVersionId)
+            .Select(g => new { g.Key, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+        foreach (var version in byVersion)
+        {
+            if ((await catalog.GetAsync(db, version.Key, cancellationToken))?.Start?.Id is { } start)
+            {
+                steps.Add(new StepCount(start, StepOutcome.Entered, version.Count));
+                steps.Add(new StepCount(start, StepOutcome.Succeeded, version.Count));
+            }
+        }
         var nodes = steps.GroupBy(s => s.NodeId).ToDictionary(
             g => g.Key,
             g =>
@@ -63,12 +78,15 @@ public sealed class JourneyReports(JourneyDbContext db)
 
     private async Task<InstanceResponse> ToResponseAsync(JourneyInstance i, CancellationToken cancellationToken)
     {
-        var version = await db.JourneyVersions.Where(v => v.Id == i.JourneyVersionId).Select(v => v.Version).FirstOrDefaultAsync(cancellationToken);
-        var steps = await db.InstanceSteps.AsNoTracking().Where(s => s.InstanceId == i.Id).OrderBy(s => s.Seq)
+        var journey = await catalog.GetAsync(db, i.JourneyVersionId, cancellationToken);
+        var stored = await db.InstanceSteps.AsNoTracking().Where(s => s.InstanceId == i.Id).OrderBy(s => s.Seq)
             .Select(s => new StepResponse(s.Seq, s.NodeId, s.Outcome, s.At, s.Detail)).ToListAsync(cancellationToken);
+        List<StepResponse> steps = journey?.Start is { } start ? [.. EntrySteps.For(start, i.EnteredAt), .. stored] : stored;
         DateTime? due = i.DueAt is { } ms && ms < DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime
             : null;
-        return new InstanceResponse(i.Id, i.JourneyId, version, i.ProfileId, i.Status, i.NodeId, i.WaitingFor, due, i.IsTest, i.EnteredAt, i.EndedAt, i.EndReason, steps);
+        return new InstanceResponse(i.Id, i.JourneyId, journey?.Version.Version ?? 0, i.ProfileId, i.Status, i.NodeId, i.WaitingFor, due, i.IsTest, i.EnteredAt, i.EndedAt, i.EndReason, steps);
     }
+
+    private sealed record StepCount(string NodeId, string Outcome, int Count);
 }

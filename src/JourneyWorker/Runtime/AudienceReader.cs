@@ -53,25 +53,25 @@ public sealed partial class AudienceReader(
 
             var started = time.GetTimestamp();
             var now = time.GetUtcNow();
-            var ids = await AudienceQuery.ReadIdsAsync(db, rule, after, chunk, testOnly, now, cancellationToken);
-            if (ids.Count == 0)
+            var members = AudienceQuery.Where(rule, now);
+            var (count, next) = await writes.RunAsync(async () =>
+            {
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                var chunkAdmitted = await JourneyAdmission.AdmitMembersAsync(db, journey, members, after, chunk, testOnly, now, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return chunkAdmitted;
+            }, cancellationToken);
+            admitted += count;
+            if (next is not { } last)
             {
                 break;
             }
-
-            admitted += await writes.RunAsync(async () =>
-            {
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                var created = await JourneyAdmission.AdmitAsync(db, journey, ids, testOnly, now, "Read Audience", null, cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-                return created.Count;
-            }, cancellationToken);
-            after = ids[^1];
+            after = last;
 
             if (start.Throttle is { } rate)
             {
                 // Spread the chunk over the time the throttle allows for it.
-                var budget = TimeSpan.FromSeconds(ids.Count / rate) - time.GetElapsedTime(started);
+                var budget = TimeSpan.FromSeconds(count / rate) - time.GetElapsedTime(started);
                 if (budget > TimeSpan.Zero)
                 {
                     await Task.Delay(budget, time, cancellationToken);

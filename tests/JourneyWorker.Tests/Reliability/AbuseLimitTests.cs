@@ -46,6 +46,20 @@ public sealed class AbuseLimitTests
     }
 
     [Fact]
+    public async Task A_bucket_is_full_again_once_a_second_has_passed()
+    {
+        await using var app = new JourneyWorkerApp().With("RateLimits:Tracking:PermitsPerSecond", "2");
+        var client = app.WithKey(null);
+        async Task<HttpStatusCode> Open() => (await client.GetAsync("/t/o/forged-token", Ct)).StatusCode;
+
+        Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests], [await Open(), await Open(), await Open()]);
+        app.Time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await Open());
+        app.Time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests], [await Open(), await Open(), await Open()]);
+    }
+
+    [Fact]
     public async Task A_limit_below_one_stops_the_service_at_start()
     {
         await using var app = new JourneyWorkerApp().With("RateLimits:Tracking:PermitsPerSecond", "0");

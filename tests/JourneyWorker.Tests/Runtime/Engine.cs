@@ -5,6 +5,7 @@ using JourneyWorker.Data;
 using JourneyWorker.Journeys;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace JourneyWorker.Tests.Runtime;
 
@@ -94,12 +95,17 @@ public static class Engine
     public static async Task<JourneyInstance> SingleInstanceAsync(EngineHarness h, Guid journeyId) =>
         Assert.Single(await InstancesAsync(h, journeyId));
 
-    /// <summary>The history of an instance as "node:outcome" strings in order.</summary>
-    public static async Task<List<string>> TraceAsync(EngineHarness h, long instanceId)
+    /// <summary>The history of an instance as "node:outcome" strings in order, as the instance endpoints show it.</summary>
+    public static Task<List<string>> TraceAsync(EngineHarness h, long instanceId) => TraceAsync(h.App, instanceId);
+
+    public static async Task<List<string>> TraceAsync(JourneyWorkerApp app, long instanceId) =>
+        [.. (await StepsAsync(app, instanceId)).Select(s => s.Node + ":" + s.Outcome)];
+
+    public static async Task<IReadOnlyList<StepResponse>> StepsAsync(JourneyWorkerApp app, long instanceId)
     {
-        await using var db = h.App.Db();
-        return await db.InstanceSteps.AsNoTracking().Where(s => s.InstanceId == instanceId).OrderBy(s => s.Seq)
-            .Select(s => s.NodeId + ":" + s.Outcome).ToListAsync(Ct);
+        await using var scope = app.Services.CreateAsyncScope();
+        var instance = await scope.ServiceProvider.GetRequiredService<JourneyReports>().InstanceAsync(instanceId, Ct);
+        return Assert.IsType<InstanceResponse>(instance).Steps;
     }
 
     /// <summary>Imports profiles, publishes a Read Audience journey over all of them and reads the audience once.</summary>

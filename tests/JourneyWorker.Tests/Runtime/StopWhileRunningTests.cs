@@ -65,8 +65,7 @@ public sealed class StopWhileRunningTests
         await using var db = app.Db();
         var instance = await db.JourneyInstances.AsNoTracking().SingleAsync(Ct);
         Assert.Equal((InstanceStatus.Exited, "journeyStopped"), (instance.Status, instance.EndReason));
-        var trace = await db.InstanceSteps.AsNoTracking().Where(s => s.InstanceId == instance.Id).OrderBy(s => s.Seq)
-            .Select(s => s.NodeId + ":" + s.Outcome).ToListAsync(Ct);
+        var trace = await Engine.TraceAsync(app, instance.Id);
         Assert.Equal(["e:entered", "e:succeeded", "m:entered", "m:exited"], trace);
         Assert.Equal(0, await app.Services.GetRequiredService<InstancePoller>().DrainAsync(Ct));
     }

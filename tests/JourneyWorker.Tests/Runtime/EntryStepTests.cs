@@ -1,0 +1,91 @@
+using System.Text.Json.Nodes;
+using JourneyWorker.Audiences;
+using JourneyWorker.Journeys;
+using JourneyWorker.Runtime;
+using JourneyWorker.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using static JourneyWorker.Tests.Runtime.Engine;
+
+namespace JourneyWorker.Tests.Runtime;
+
+/// <summary>
+/// Admission writes instance rows only; the start node's entered and succeeded steps are presented from
+/// them, and history and reports show them as when they were stored.
+/// </summary>
+public sealed class EntryStepTests
+{
+    [Fact]
+    public async Task Read_Audience_entry_shows_in_history_and_report_as_the_start_node_steps()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        var (journey, _) = await StartReadAudienceAsync(h, 3, "m", "", Mail("m"));
+        await h.DrainAsync(Ct);
+
+        var instance = (await InstancesAsync(h, journey))[0];
+        var history = await GetAsync(h, $"/api/instances/{instance.Id}");
+        var steps = history["steps"]!.AsArray();
+        Assert.Equal(["0 read entered Read Audience", "1 read succeeded Read Audience", "2 m entered ", "3 m succeeded "],
+            steps.Select(s => $"{s!["seq"]} {s["node"]} {s["outcome"]} {s["detail"]}"));
+        Assert.All(steps.Take(2), s => Assert.Equal(history["enteredAt"]!.GetValue<DateTime>(), s!["at"]!.GetValue<DateTime>()));
+        var listed = await GetAsync(h, $"/api/journeys/{journey}/instances?profile=email:{Email(1)}");
+        Assert.Equal(steps.ToJsonString(), Assert.Single(listed.AsArray())!["steps"]!.ToJsonString());
+
+        var report = await GetAsync(h, $"/api/journeys/{journey}/report");
+        Assert.Equal((3, 3, 0), Counts(report, "read"));
+        Assert.Equal((3, 3, 0), Counts(report, "m"));
+
+        await using var db = h.App.Db();
+        Assert.False(await db.InstanceSteps.AnyAsync(s => s.NodeId == "read", Ct)); // presented, not stored
+    }
+
+    [Fact]
+    public async Task Event_entry_shows_the_event_in_the_entry_steps()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await h.ImportAsync(ProfilesNdjson(1), Ct);
+        await EventConfigAsync(h, "signup");
+        var (journey, _) = await PublishAsync(h, Journey("e", "", """{"id": "e", "type": "event", "event": "signup", "next": "m"}""", Mail("m")));
+        Assert.Equal(1, (await EventAsync(h, "signup", 1))["routed"]!.GetValue<int>());
+
+        var instance = await SingleInstanceAsync(h, journey);
+        var steps = await StepsAsync(h.App, instance.Id);
+        Assert.Equal(
+            [new StepResponse(0, "e", StepOutcome.Entered, instance.EnteredAt, "'signup' event"), new StepResponse(1, "e", StepOutcome.Succeeded, instance.EnteredAt, "'signup' event")],
+            steps);
+        Assert.Equal((1, 1, 0), Counts(await GetAsync(h, $"/api/journeys/{journey}/report"), "e"));
+    }
+
+    [Fact]
+    public async Task Members_are_admitted_page_by_page_skipping_those_already_in()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await h.ImportAsync(ProfilesNdjson(7), Ct);
+        var audience = await AudienceAsync(h);
+        var (journey, version) = await PublishAsync(h, Journey("read", "", Read(audience, "m"), Mail("m")));
+        await using var db = h.App.Db();
+        var ids = await db.Profiles.OrderBy(p => p.Id).Select(p => p.Id).ToListAsync(Ct);
+        var compiled = (await h.App.Services.GetRequiredService<JourneyCatalog>().GetAsync(db, version, Ct))!;
+        var now = h.App.Time.GetUtcNow();
+        await db.Database.OpenConnectionAsync(Ct);
+        Assert.Equal(2, (await JourneyAdmission.AdmitAsync(db, compiled, [ids[1], ids[2]], false, now, "Read Audience", null, Ct)).Count);
+
+        var pages = new List<(int, long?)>();
+        long? after = 0;
+        while (after is { } from)
+        {
+            var page = await JourneyAdmission.AdmitMembersAsync(db, compiled, AudienceQuery.Where("n > 0", now), from, 2, false, now, Ct);
+            pages.Add(page);
+            after = page.Last;
+        }
+
+        Assert.Equal([(1, ids[1]), (1, ids[3]), (2, ids[5]), (1, null)], pages);
+        Assert.Equal(ids, (await InstancesAsync(h, journey)).Select(i => i.ProfileId));
+    }
+
+    private static (int Entered, int Succeeded, int Failed) Counts(JsonNode report, string node) =>
+        (report["nodes"]![node]!["entered"]!.GetValue<int>(), report["nodes"]![node]!["succeeded"]!.GetValue<int>(), report["nodes"]![node]!["failed"]!.GetValue<int>());
+
+    private static async Task<JsonNode> GetAsync(EngineHarness h, string url) =>
+        JsonNode.Parse(await (await h.Client.GetAsync(url, Ct)).EnsureSuccessStatusCode().Content.ReadAsStringAsync(Ct))!;
+}

@@ -11,6 +11,13 @@ namespace JourneyWorker.Data;
 public sealed class WriteGate
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _writes;
+
+    /// <summary>
+    /// Counts the gated writes that have finished. A write may have made work due (an admission, a resume),
+    /// so the poller looks again when this moved instead of trusting the next due time it last read.
+    /// </summary>
+    public long Writes => Interlocked.Read(ref _writes);
 
     public async Task<T> RunAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken)
     {
@@ -21,6 +28,7 @@ public sealed class WriteGate
         }
         finally
         {
+            Interlocked.Increment(ref _writes);
             _gate.Release();
         }
     }

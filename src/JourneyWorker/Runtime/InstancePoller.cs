@@ -36,9 +36,41 @@ public sealed class InstancePoller(
             WHERE "Status" IN ('active', 'waiting') AND "DueAt" <= $now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < $now))
         """;
 
+    // The earliest due time of any running instance: index seeks, one per status.
+    private const string NextDueSql = """
+        SELECT min("m") FROM (
+            SELECT min("DueAt") AS "m" FROM "JourneyInstances" WHERE "Status" = 'active'
+            UNION ALL
+            SELECT min("DueAt") FROM "JourneyInstances" WHERE "Status" = 'waiting')
+        """;
+
+    // Another process on the same database may admit work this one has not heard of; look at least this often.
+    private static readonly TimeSpan Recheck = TimeSpan.FromSeconds(5);
+
+    private long _nextDueMs = long.MinValue;
+    private long _seenWrites = -1;
+    private long _lastLookMs;
+
+    /// <summary>
+    /// One scheduled poll: drains due work, but skips the database while nothing can be due — the next due
+    /// time it read last has not come, nothing was written in this process since, and it looked recently.
+    /// An idle poll then costs no query at all.
+    /// </summary>
+    public async Task<int> PollAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (now < Volatile.Read(ref _nextDueMs) && writes.Writes == Volatile.Read(ref _seenWrites)
+            && now - Volatile.Read(ref _lastLookMs) < Recheck.TotalMilliseconds)
+        {
+            return 0;
+        }
+        return await DrainAsync(cancellationToken);
+    }
+
     /// <summary>Runs due work until none is left (or <paramref name="maxBatches"/> batches); returns how many instances ran.</summary>
     public async Task<int> DrainAsync(CancellationToken cancellationToken, int maxBatches = int.MaxValue)
     {
+        Volatile.Write(ref _lastLookMs, time.GetUtcNow().ToUnixTimeMilliseconds());
         var total = 0;
         // A stopping host claims no new batch: Quartz waits for a running job at shutdown, and a
         // large backlog would otherwise hold the shutdown until it is all worked off. The batch in
@@ -46,15 +78,29 @@ public sealed class InstancePoller(
         for (var batch = 0; batch < maxBatches && !cancellationToken.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested; batch++)
         {
             var owner = options.Value.WorkerId;
+            // Read before the claim: a write that lands after it is noticed by the next poll.
+            var writesBefore = writes.Writes;
             var claimed = await ClaimAsync(owner, options.Value.BatchSize, cancellationToken);
             if (claimed.Count == 0)
             {
+                Volatile.Write(ref _nextDueMs, await NextDueAsync(cancellationToken));
+                Volatile.Write(ref _seenWrites, writesBefore);
                 break;
             }
 
             total += await runner.RunBatchAsync(claimed, owner, cancellationToken);
         }
         return total;
+    }
+
+    private async Task<long> NextDueAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = NextDueSql;
+        return await command.ExecuteScalarAsync(cancellationToken) is long due ? due : long.MaxValue;
     }
 
     public async Task<List<long>> ClaimAsync(string owner, int limit, CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ public enum ReactionResult
 /// reaction of a kind counts and resumes an instance waiting for it; a repeat is acknowledged and
 /// changes nothing; one after the timeout is recorded but moves nothing.
 /// </summary>
-public sealed class ReactionService(JourneyDbContext db, WaitResumer resumer, TimeProvider time)
+public sealed class ReactionService(JourneyDbContext db, WaitResumer resumer, WriteGate writes, TimeProvider time)
 {
     public async Task<ReactionResult> RecordAsync(long outboxMessageId, string kind, CancellationToken cancellationToken)
     {
@@ -29,20 +29,25 @@ public sealed class ReactionService(JourneyDbContext db, WaitResumer resumer, Ti
         }
 
         var now = time.GetUtcNow();
+        return await writes.RunAsync(() => RecordAsync(message.Id, message.InstanceId, message.NodeId, kind, now, cancellationToken), cancellationToken);
+    }
+
+    private async Task<ReactionResult> RecordAsync(long messageId, long instanceId, string nodeId, string kind, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var inserted = await db.Database.ExecuteSqlAsync(
-            $"""INSERT OR IGNORE INTO "MessageReactions" ("OutboxMessageId", "Kind", "At") VALUES ({message.Id}, {kind}, {now.UtcDateTime})""",
+            $"""INSERT OR IGNORE INTO "MessageReactions" ("OutboxMessageId", "Kind", "At") VALUES ({messageId}, {kind}, {now.UtcDateTime})""",
             cancellationToken);
         if (inserted == 0)
         {
             return ReactionResult.Repeated;
         }
 
-        var profileId = await db.JourneyInstances.Where(i => i.Id == message.InstanceId).Select(i => (long?)i.ProfileId).FirstOrDefaultAsync(cancellationToken);
+        var profileId = await db.JourneyInstances.Where(i => i.Id == instanceId).Select(i => (long?)i.ProfileId).FirstOrDefaultAsync(cancellationToken);
         if (profileId is { } id)
         {
-            await resumer.ResumeAsync(db, id, InstanceRunner.ReactionWait(kind, message.NodeId), null, null, now,
-                $"{kind} on {message.NodeId}", cancellationToken, message.InstanceId);
+            await resumer.ResumeAsync(db, id, InstanceRunner.ReactionWait(kind, nodeId), null, null, now,
+                $"{kind} on {nodeId}", cancellationToken, instanceId);
         }
         await transaction.CommitAsync(cancellationToken);
         return ReactionResult.Recorded;

@@ -15,7 +15,7 @@ public sealed class PollDueInstancesJob(InstancePoller poller, IOptions<RuntimeO
         {
             // The poller stops claiming once the host is stopping, so that SIGTERM waits for the batch in
             // flight, not for the whole backlog (bounded by Shutdown:Timeout).
-            await poller.DrainAsync(cancellationToken);
+            await poller.PollAsync(cancellationToken);
         }
     }
 }

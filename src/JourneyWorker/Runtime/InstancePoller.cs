@@ -67,6 +67,9 @@ public sealed class InstancePoller(
         return await DrainAsync(cancellationToken);
     }
 
+    /// <summary>Makes the next poll look: for tools that change due times in the database directly.</summary>
+    public void Wake() => Volatile.Write(ref _nextDueMs, long.MinValue);
+
     /// <summary>Runs due work until none is left (or <paramref name="maxBatches"/> batches); returns how many instances ran.</summary>
     public async Task<int> DrainAsync(CancellationToken cancellationToken, int maxBatches = int.MaxValue)
     {

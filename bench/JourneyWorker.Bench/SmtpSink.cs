@@ -25,11 +25,18 @@ public sealed class SmtpSink : IAsyncDisposable
     private Task? _running;
     private long _messages;
     private int _sessions;
+    private int _open;
+    private int _mostOpen;
 
     public string Host => "127.0.0.1";
     public int Port { get; private set; }
     public long MessageCount => Interlocked.Read(ref _messages);
     public int SessionCount => Volatile.Read(ref _sessions);
+
+    /// <summary>The most sessions open at once: the sender's pool size, whatever it reconnected along the way.</summary>
+    public int MostOpenSessions => Volatile.Read(ref _mostOpen);
+
+    public void ResetMostOpen() => Volatile.Write(ref _mostOpen, Volatile.Read(ref _open));
 
     public static async Task<SmtpSink> StartAsync(CancellationToken cancellationToken)
     {
@@ -43,7 +50,16 @@ public sealed class SmtpSink : IAsyncDisposable
         services.Add(listeners);
         services.Add(new Store(sink));
         sink._server = new SmtpServer.SmtpServer(options, services);
-        sink._server.SessionCreated += (_, _) => Interlocked.Increment(ref sink._sessions);
+        sink._server.SessionCreated += (_, _) =>
+        {
+            Interlocked.Increment(ref sink._sessions);
+            var open = Interlocked.Increment(ref sink._open);
+            for (var most = Volatile.Read(ref sink._mostOpen); open > most; most = Volatile.Read(ref sink._mostOpen))
+            {
+                Interlocked.CompareExchange(ref sink._mostOpen, open, most);
+            }
+        };
+        sink._server.SessionCompleted += (_, _) => Interlocked.Decrement(ref sink._open);
         sink._running = sink._server.StartAsync(sink._stop.Token);
         sink.Port = (await listeners.Bound.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken)).Port;
         return sink;

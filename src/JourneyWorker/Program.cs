@@ -19,7 +19,9 @@ if (BackupCommand.IsRequested(args))
     return await BackupCommand.RunAsync(args);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings are read at start only: reload-on-change would put an inotify watch on the whole
+// content root, and with the database under it (data/ by default) every WAL write wakes the watcher.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"] });
 
 builder.Services.AddSystemd();
 builder.Services.AddSingleton(TimeProvider.System);

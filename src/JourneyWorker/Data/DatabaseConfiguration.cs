@@ -23,9 +23,12 @@ public static class DatabaseConfiguration
         services.AddSingleton(sp => new JourneyConnectionString(
             Absolutize(ConnectionString(sp.GetRequiredService<IConfiguration>()), sp.GetRequiredService<IHostEnvironment>().ContentRootPath,
                 sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
+        // Options once (they only use singletons), not rebuilt for every scope: the intake writer and the
+        // runner create a context per batch, and building the options was a visible share of that.
         services.AddDbContext<JourneyDbContext>((sp, options) => options
             .UseSqlite(sp.GetRequiredService<JourneyConnectionString>().Value)
-            .AddInterceptors(sp.GetRequiredService<SqlitePragmaInterceptor>()));
+            .AddInterceptors(sp.GetRequiredService<SqlitePragmaInterceptor>()),
+            contextLifetime: ServiceLifetime.Scoped, optionsLifetime: ServiceLifetime.Singleton);
         services.AddHostedService<DatabaseMigrator>();
         return services;
     }

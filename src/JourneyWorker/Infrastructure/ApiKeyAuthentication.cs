@@ -28,10 +28,12 @@ public sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var presented = values[0]!;
-        string? role = ApiKeys.FixedTimeEquals(presented, keys.Admin) ? AdminRole
-            : ApiKeys.FixedTimeEquals(presented, keys.Ingest) ? IngestRole
-            : null;
+        string? role = keys.RoleOf(values[0]!) switch
+        {
+            ApiKeyRole.Admin => AdminRole,
+            ApiKeyRole.Ingest => IngestRole,
+            _ => null,
+        };
         if (role is null)
         {
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
@@ -65,6 +67,8 @@ public sealed class ApiKeyAuthenticationHandler(
     }
 }
 
+public enum ApiKeyRole { None, Admin, Ingest }
+
 /// <summary>The effective keys, from configuration or (in Development only) generated once into the data folder.</summary>
 public sealed partial class ApiKeys
 {
@@ -89,18 +93,31 @@ public sealed partial class ApiKeys
 
         Admin = admin;
         Ingest = ingest;
+        _adminHash = Hash(admin);
+        _ingestHash = Hash(ingest);
     }
+
+    private readonly byte[] _adminHash;
+    private readonly byte[] _ingestHash;
 
     public string Admin { get; }
     public string Ingest { get; }
 
-    public static bool FixedTimeEquals(string presented, string expected)
+    /// <summary>
+    /// Which key this is. Runs on every request: the presented key is hashed once and compared with
+    /// both keys' hashes (computed at start), always both, in fixed time, so neither the length nor
+    /// which key matched shows in the timing.
+    /// </summary>
+    public ApiKeyRole RoleOf(string presented)
     {
-        // Hash first so that the comparison takes the same time whatever the lengths.
-        var a = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        var b = SHA256.HashData(Encoding.UTF8.GetBytes(expected));
-        return CryptographicOperations.FixedTimeEquals(a, b);
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(presented), hash);
+        var admin = CryptographicOperations.FixedTimeEquals(hash, _adminHash);
+        var ingest = CryptographicOperations.FixedTimeEquals(hash, _ingestHash);
+        return admin ? ApiKeyRole.Admin : ingest ? ApiKeyRole.Ingest : ApiKeyRole.None;
     }
+
+    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Development API keys (kept in {File}): admin key {AdminKey}, ingest key {IngestKey}")]
     private static partial void LogGenerated(ILogger logger, string file, string adminKey, string ingestKey);

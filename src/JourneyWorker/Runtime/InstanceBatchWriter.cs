@@ -19,7 +19,8 @@ public sealed class InstanceBatchWriter(WriteGate writes)
         WHERE "Id" = $id AND "LeaseOwner" = $owner
         """;
 
-    private const string InsertStepSql = """
+    /// <summary>One history step, as every raw-SQL writer of history stores it.</summary>
+    public const string InsertStepSql = """
         INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail") VALUES ($instance, $seq, $node, $outcome, $at, $detail)
         """;
 

@@ -27,10 +27,6 @@ public sealed class WaitResumer(JourneyCatalog catalog)
         RETURNING "NextSeq" - 1
         """;
 
-    private const string StepSql = """
-        INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail") VALUES ($instance, $seq, $node, $outcome, $at, $detail)
-        """;
-
     // Uses the (ProfileId, WaitingFor) index once per profile of a whole batch.
     private const string WaitingSql = """
         SELECT "Id", "ProfileId", "WaitingFor", "JourneyVersionId", "NodeId" FROM "JourneyInstances"
@@ -106,7 +102,7 @@ public sealed class WaitResumer(JourneyCatalog catalog)
                 continue;
             }
 
-            await using var step = Command(db, StepSql);
+            await using var step = Command(db, InstanceBatchWriter.InsertStepSql);
             step.AddParameter("$instance", candidate.Id);
             step.AddParameter("$seq", Convert.ToInt32(result, System.Globalization.CultureInfo.InvariantCulture));
             step.AddParameter("$node", node.Id!);

@@ -58,14 +58,18 @@ public static class AudienceEntryScenario
         // Quick runs time the first 4 claim batches (2,000 e-mails at the default batch size) to stay near a minute.
         var batches = quick ? 4 : int.MaxValue;
         var expected = quick ? Math.Min(qualifying, 4L * 500) : qualifying;
+        // MailKit and MimeKit are warmed up first, so that neither side pays their JIT for the other.
+        Console.WriteLine("  warm-up: 2,000 messages through the bare MailKit loop");
+        await BareMailKitAsync(sink, 2_000, 4, ct);
         Console.WriteLine($"  e-mail: draining {expected:N0} instances against the loopback SMTP sink");
-        sink.ResetMostOpen();
+        await sink.ResetMostOpenAsync(ct);
+        var before = sink.MessageCount;
         clock.Restart();
-        await using (new Progress("e-mails delivered", expected, () => sink.MessageCount))
+        await using (new Progress("e-mails delivered", expected, () => sink.MessageCount - before))
         {
             await host.Get<InstancePoller>().DrainAsync(ct, batches);
         }
-        var sent = sink.MessageCount;
+        var sent = sink.MessageCount - before;
         var mailRate = sent / clock.Elapsed.TotalSeconds;
         var connections = Math.Max(1, sink.MostOpenSessions);
         if (sent != expected)

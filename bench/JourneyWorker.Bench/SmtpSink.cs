@@ -1,5 +1,6 @@
 using JourneyWorker.Testing;
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -36,7 +37,16 @@ public sealed class SmtpSink : IAsyncDisposable
     /// <summary>The most sessions open at once: the sender's pool size, whatever it reconnected along the way.</summary>
     public int MostOpenSessions => Volatile.Read(ref _mostOpen);
 
-    public void ResetMostOpen() => Volatile.Write(ref _mostOpen, Volatile.Read(ref _open));
+    /// <summary>Waits (up to 5 s) for earlier sessions to end, then starts counting the most open at once afresh.</summary>
+    public async Task ResetMostOpenAsync(CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (Volatile.Read(ref _open) > 0 && deadline.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+        Volatile.Write(ref _mostOpen, Volatile.Read(ref _open));
+    }
 
     public static async Task<SmtpSink> StartAsync(CancellationToken cancellationToken)
     {

@@ -125,6 +125,10 @@ public sealed class EventIntakeTests
         Assert.Equal("Event intake unavailable", problem.Title);
         Assert.All(responses.Where((_, i) => i != 2), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
         Assert.Equal(4, StoredCount(h));
+
+        // The writer starts afresh after the failed batch: the next event is stored as usual.
+        Assert.Equal(HttpStatusCode.Accepted, (await Post(h, Purchase(5, "Boots"))).StatusCode);
+        Assert.Equal(5, StoredCount(h));
     }
 
     [Fact]

@@ -88,8 +88,7 @@ public static class EventBatch
                 foreach (var start in journeys[eventName])
                 {
                     var context = new JsonObject { ["events"] = new JsonObject { [eventName] = JsonNode.Parse(e.Payload) } }.ToJsonString();
-                    routed += (await JourneyAdmission.AdmitAsync(db, start.Journey, [profileId], start.TestOnly, e.ReceivedAt,
-                        $"'{eventName}' event", context, cancellationToken)).Count;
+                    routed += (await JourneyAdmission.AdmitAsync(db, start.Journey, [profileId], start.TestOnly, e.ReceivedAt, context, cancellationToken)).Count;
                 }
             }
 

@@ -45,6 +45,22 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
     public int StepsTaken { get; set; }
 
     private JsonObject? _events;
+    private string? _email;
+    private bool _emailRead;
+
+    /// <summary>The profile's e-mail address (read once: consent, suppression and the send all need it).</summary>
+    public string? EmailAddress
+    {
+        get
+        {
+            if (!_emailRead)
+            {
+                _email = ProfileAddresses.Email(Profile!);
+                _emailRead = true;
+            }
+            return _email;
+        }
+    }
 
     /// <summary>The events kept on the instance (payloads of the events it entered or waited for).</summary>
     public JsonObject Events => _events ??=

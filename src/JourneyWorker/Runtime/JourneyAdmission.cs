@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Diagnostics;
 using System.Text.Json;
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
@@ -43,19 +42,18 @@ public static class JourneyAdmission
         """;
 
     /// <summary>
-    /// Admits the given profiles; returns the ids of the instances created. <paramref name="detail"/> (how
-    /// they came in) is not stored: history derives it from the start node (<see cref="EntrySteps.Detail"/>).
+    /// Admits the given profiles; returns the ids of the instances created. How they came in is not stored:
+    /// history derives it from the start node (<see cref="EntrySteps.Detail"/>).
     /// </summary>
     public static async Task<List<long>> AdmitAsync(
         JourneyDbContext db, CompiledJourney journey, IReadOnlyCollection<long> profileIds, bool testOnly,
-        DateTimeOffset now, string detail, string? context, CancellationToken cancellationToken)
+        DateTimeOffset now, string? context, CancellationToken cancellationToken)
     {
         var created = new List<long>(profileIds.Count);
         if (profileIds.Count == 0 || journey.Start is null)
         {
             return created;
         }
-        Debug.Assert(detail == EntrySteps.Detail(journey.Start), "History derives the entry detail from the start node.");
 
         await using var insert = Command(db, ByIdsSql, journey, testOnly, now, context);
         insert.AddParameter("$ids", JsonSerializer.Serialize(profileIds));

@@ -18,6 +18,9 @@ public sealed class CompiledJourney
         Nodes = (definition.Nodes ?? []).Where(n => n.Id is not null).ToDictionary(n => n.Id!, StringComparer.Ordinal);
         Timeout = IsoDuration.TryParse(definition.Timeout, out var t) ? t : JourneyValidator.DefaultJourneyTimeout;
         Start = definition.Start is not null && Nodes.TryGetValue(definition.Start, out var start) ? start : null;
+        HasEmail = Nodes.Values.Any(n => n.Type == NodeTypes.Email);
+        HasReactions = Nodes.Values.Any(n => n.Type == NodeTypes.Reaction);
+        HasMessages = HasEmail || Nodes.Values.Any(n => n.Type == NodeTypes.Push);
         foreach (var node in Nodes.Values)
         {
             foreach (var branch in node.Branches ?? [])
@@ -39,9 +42,9 @@ public sealed class CompiledJourney
     public Dictionary<string, Expression> Conditions { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Whether instances of this version can send messages, wait for reactions or send e-mail: what a batch must read for them.</summary>
-    public bool HasMessages => Nodes.Values.Any(n => n.Type is NodeTypes.Email or NodeTypes.Push);
-    public bool HasReactions => Nodes.Values.Any(n => n.Type == NodeTypes.Reaction);
-    public bool HasEmail => Nodes.Values.Any(n => n.Type == NodeTypes.Email);
+    public bool HasMessages { get; }
+    public bool HasReactions { get; }
+    public bool HasEmail { get; }
 
     public bool ReentranceAllowed => Definition.Reentrance?.Allowed ?? false;
 

@@ -51,7 +51,7 @@ public sealed class MessageDispatcher(
             return Succeeded(run, node, outbox, "already sent");
         }
 
-        if (SuppressionReason(run.Profile!, channel, suppressedAddresses) is { } suppressed)
+        if (SuppressionReason(run, channel, suppressedAddresses) is { } suppressed)
         {
             outbox.Status = OutboxStatus.Skipped;
             outbox.Error = suppressed;
@@ -69,7 +69,7 @@ public sealed class MessageDispatcher(
             var model = Model(run);
             if (channel == NodeTypes.Email)
             {
-                if (ProfileAddresses.Email(run.Profile!) is not { } to)
+                if (run.EmailAddress is not { } to)
                 {
                     return Complete(run, node, outbox, new SendResult(SendOutcome.Failed, "The profile has no e-mail address (personalEmail.address or an email identity)."));
                 }
@@ -168,12 +168,12 @@ public sealed class MessageDispatcher(
         return Flow.Continue;
     }
 
-    private static string? SuppressionReason(Profile profile, string channel, IReadOnlySet<string> suppressedAddresses) => channel switch
+    private static string? SuppressionReason(InstanceRun run, string channel, IReadOnlySet<string> suppressedAddresses) => channel switch
     {
-        NodeTypes.Email when !profile.ConsentEmail => "E-mail consent is withdrawn.",
-        NodeTypes.Email when ProfileAddresses.Email(profile) is { } address && suppressedAddresses.Contains(ProfileAddresses.SuppressionKey(address))
+        NodeTypes.Email when !run.Profile!.ConsentEmail => "E-mail consent is withdrawn.",
+        NodeTypes.Email when run.EmailAddress is { } address && suppressedAddresses.Contains(ProfileAddresses.SuppressionKey(address))
             => "The address unsubscribed.",
-        NodeTypes.Push when !profile.ConsentPush => "Push consent is withdrawn.",
+        NodeTypes.Push when !run.Profile!.ConsentPush => "Push consent is withdrawn.",
         _ => null,
     };
 

@@ -68,7 +68,7 @@ public sealed class EntryStepTests
         var compiled = (await h.App.Services.GetRequiredService<JourneyCatalog>().GetAsync(db, version, Ct))!;
         var now = h.App.Time.GetUtcNow();
         await db.Database.OpenConnectionAsync(Ct);
-        Assert.Equal(2, (await JourneyAdmission.AdmitAsync(db, compiled, [ids[1], ids[2]], false, now, "Read Audience", null, Ct)).Count);
+        Assert.Equal(2, (await JourneyAdmission.AdmitAsync(db, compiled, [ids[1], ids[2]], false, now, null, Ct)).Count);
 
         var pages = new List<(int, long?)>();
         long? after = 0;

@@ -60,7 +60,7 @@ public sealed class JourneyDbContext(DbContextOptions<JourneyDbContext> options)
                         // A profile is in a journey at most once at a time, whatever the version.
             e.HasIndex(i => new { i.JourneyId, i.ProfileId })
                 .IsUnique()
-                .HasFilter("\"Status\" IN ('active', 'waiting')")
+                .HasFilter($"\"Status\" IN ('{InstanceStatus.Active}', '{InstanceStatus.Waiting}')")
                 .HasDatabaseName("UX_JourneyInstances_Running");
             e.HasIndex(i => new { i.ProfileId, i.WaitingFor });
             // A runner commits only while it still holds the lease it claimed with.

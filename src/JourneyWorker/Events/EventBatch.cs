@@ -2,8 +2,8 @@ using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
-using JourneyWorker.Journeys;
-using JourneyWorker.Runtime;
+using JourneyWorker.Journeys.Model;
+using JourneyWorker.Runtime.Store;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -29,12 +29,9 @@ public static class EventBatch
 
     /// <summary>Writes the batch; returns each event's answer and whether it was stored now (false: a duplicate key answered as before).</summary>
     public static async Task<List<(EventAccepted Answer, bool Stored)>> WriteAsync(
-        JourneyDbContext db, WaitResumer resumer, JourneyStarts starts, IReadOnlyList<PendingEvent> events, CancellationToken cancellationToken)
+        StoreTransaction tx, JourneyStarts starts, IReadOnlyList<PendingEvent> events, CancellationToken cancellationToken)
     {
-        var connection = db.Database.GetDbConnection();
-        var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
-            ?? throw new InvalidOperationException("A group commit runs inside a transaction.");
-        await using var insert = Command(connection, transaction, InsertSql);
+        await using var insert = tx.Command(InsertSql);
         var id = insert.AddParameter("$id", "");
         var at = insert.AddParameter("$at", DateTime.MinValue);
         var key = insert.AddParameter("$key", null);
@@ -43,15 +40,15 @@ public static class EventBatch
         var profile = insert.AddParameter("$profile", null);
         var reasonOnInsert = insert.AddParameter("$reason", null);
         await insert.PrepareAsync(cancellationToken);
-        await using var outcome = Command(connection, transaction, OutcomeSql);
+        await using var outcome = tx.Command(OutcomeSql);
         var outcomeId = outcome.AddParameter("$id", "");
         var routedValue = outcome.AddParameter("$routed", 0);
         var reasonValue = outcome.AddParameter("$reason", null);
         await outcome.PrepareAsync(cancellationToken);
 
-        var waiting = (await WaitResumer.FindWaitingForEventsAsync(
-            db, events.SelectMany(e => e.Profiles.Select(p => p.ProfileId)).Distinct().ToList(), cancellationToken)).ToLookup(w => w.ProfileId);
-        var journeys = await starts.GetAsync(db, cancellationToken);
+        var waiting = (await tx.FindWaitingForEventsAsync(
+            events.SelectMany(e => e.Profiles.Select(p => p.ProfileId)).Distinct().ToList(), cancellationToken)).ToLookup(w => w.ProfileId);
+        var journeys = await starts.GetAsync(tx, cancellationToken);
 
         var answers = new List<(EventAccepted, bool)>(events.Count);
         foreach (var e in events)
@@ -60,7 +57,7 @@ public static class EventBatch
             // known before the insert, which then writes it and needs no UPDATE.
             var routes = e.Profiles.Any(p => waiting[p.ProfileId].Any() || journeys[p.EventName].Any());
             var unrouted = routes ? null : Reason(e, 0);
-            id.Value = Sql.Guid(e.Id);
+            id.Value = SqlValues.Guid(e.Id);
             at.Value = e.ReceivedAt.UtcDateTime;
             key.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
             payload.Value = e.Payload;
@@ -70,7 +67,7 @@ public static class EventBatch
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 // Only the idempotency key's unique index can refuse a fresh v7 id: answer what the first answered.
-                answers.Add((await PreviousAsync(connection, transaction, e.IdempotencyKey!, cancellationToken)
+                answers.Add((await PreviousAsync(tx.Command(PreviousSql), e.IdempotencyKey!, cancellationToken)
                     ?? throw new InvalidOperationException("An event was not stored, and no earlier event has its idempotency key."), false));
                 continue;
             }
@@ -83,12 +80,12 @@ public static class EventBatch
             var routed = 0;
             foreach (var (eventName, profileId) in e.Profiles)
             {
-                routed += await resumer.ResumeAsync(db, waiting[profileId], $"event:{eventName}", eventName, e.Payload, e.ReceivedAt,
+                routed += await tx.ResumeAsync(waiting[profileId], WaitKeys.Event(eventName), eventName, e.Payload, e.ReceivedAt,
                     $"'{eventName}' event {e.Id}", cancellationToken);
                 foreach (var start in journeys[eventName])
                 {
                     var context = new JsonObject { ["events"] = new JsonObject { [eventName] = JsonNode.Parse(e.Payload) } }.ToJsonString();
-                    routed += (await JourneyAdmission.AdmitAsync(db, start.Journey, [profileId], start.TestOnly, e.ReceivedAt, context, cancellationToken)).Count;
+                    routed += (await tx.AdmitAsync(start.Journey, [profileId], start.TestOnly, e.ReceivedAt, context, cancellationToken)).Count;
                 }
             }
 
@@ -117,9 +114,16 @@ public static class EventBatch
     }
 
     /// <summary>What the event stored with this idempotency key was answered, if there is one.</summary>
-    public static async Task<EventAccepted?> PreviousAsync(DbConnection connection, DbTransaction? transaction, string key, CancellationToken cancellationToken)
+    public static async Task<EventAccepted?> PreviousAsync(DbConnection connection, string key, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, PreviousSql);
+        var command = connection.CreateCommand();
+        command.CommandText = PreviousSql;
+        return await PreviousAsync(command, key, cancellationToken);
+    }
+
+    private static async Task<EventAccepted?> PreviousAsync(DbCommand command, string key, CancellationToken cancellationToken)
+    {
+        await using var _ = command;
         command.AddParameter("$key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -128,14 +132,6 @@ public static class EventBatch
         }
         return new EventAccepted(Guid.Parse(reader.GetString(0)), JsonSerializer.Deserialize<List<string>>(reader.GetString(1)) ?? [],
             reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
     }
 }
 
@@ -155,18 +151,19 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
     private const string StampSql = """
         SELECT ifnull(group_concat("Id" || ':' || "Status" || ':' || "UpdatedAt", ','), '') FROM (
             SELECT "Id", "Status", "UpdatedAt" FROM "JourneyVersions"
-            WHERE "Status" = 'live' OR ("Status" = 'draft' AND "TestMode" = 1) ORDER BY "Id")
+            WHERE "Status" = @live OR ("Status" = @draft AND "TestMode" = 1) ORDER BY "Id")
         """;
 
-    public async Task<ILookup<string, EventStart>> GetAsync(JourneyDbContext db, CancellationToken cancellationToken)
+    public async Task<ILookup<string, EventStart>> GetAsync(StoreTransaction tx, CancellationToken cancellationToken)
     {
         string stamp;
-        await using (var command = db.Database.GetDbConnection().CreateCommand())
+        await using (var command = tx.Command(StampSql))
         {
-            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-            command.CommandText = StampSql;
+            command.AddParameter("@live", JourneyStatus.Live);
+            command.AddParameter("@draft", JourneyStatus.Draft);
             stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
         }
+        var db = tx.Db;
         if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
         {
             return snapshot.Starts;

@@ -27,7 +27,7 @@ public sealed class EventIntake(JourneyConnectionString connectionString, EventW
     {
         await using var connection = new SqliteConnection(connectionString.Value);
         await connection.OpenAsync(cancellationToken);
-        if (idempotencyKey is not null && await EventBatch.PreviousAsync(connection, null, idempotencyKey, cancellationToken) is { } previous)
+        if (idempotencyKey is not null && await EventBatch.PreviousAsync(connection, idempotencyKey, cancellationToken) is { } previous)
         {
             return new IntakeResult(previous, null);
         }

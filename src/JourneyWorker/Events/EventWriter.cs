@@ -1,8 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Threading.Channels;
-using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
-using JourneyWorker.Runtime;
+using JourneyWorker.Runtime.Store;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -28,12 +27,12 @@ public sealed class IntakeUnavailableException(string message, Exception? inner 
 /// <summary>
 /// The single writer of event intake (group commit). Requests queue their prepared events; the
 /// writer takes everything queued (up to <see cref="EventIntakeOptions.BatchSize"/>), stores and
-/// routes it in one transaction under the <see cref="WriteGate"/> (so it still takes turns with the
+/// routes it in one store transaction under the write gate (so it still takes turns with the
 /// journey runner) and answers every waiter after the commit. One commit per batch instead of one per
 /// event is what makes durable intake fast: the commit, not the insert, is the cost.
 /// </summary>
 public sealed partial class EventWriter(
-    IServiceScopeFactory scopes, WaitResumer resumer, JourneyStarts starts, WriteGate writes, JourneyMetrics metrics,
+    InstanceStore store, JourneyStarts starts, JourneyMetrics metrics,
     IOptions<EventIntakeOptions> options, ILogger<EventWriter> logger) : IHostedService
 {
     private readonly int _batchSize = options.Value.BatchSize;
@@ -42,8 +41,7 @@ public sealed partial class EventWriter(
     private Task _loop = Task.CompletedTask;
 
     private long _taken;
-    private AsyncServiceScope? _scope;
-    private JourneyDbContext? _db;
+    private StoreSession? _session;
 
     /// <summary>Events queued and not yet taken into a batch.</summary>
     public int Queued => _queue.Reader.Count;
@@ -84,7 +82,7 @@ public sealed partial class EventWriter(
 
     /// <summary>
     /// The writer loop, blocking on purpose: the awaited database calls complete synchronously on this
-    /// thread; only a wait for an empty queue or a busy <see cref="WriteGate"/> parks it.
+    /// thread; only a wait for an empty queue or a busy write gate parks it.
     /// </summary>
     private void Run()
     {
@@ -99,7 +97,7 @@ public sealed partial class EventWriter(
             CommitAsync(batch).GetAwaiter().GetResult();
             batch.Clear();
         }
-        DropContextAsync().GetAwaiter().GetResult();
+        DropSessionAsync().GetAwaiter().GetResult();
     }
 
     private async Task CommitAsync(List<PendingEvent> batch)
@@ -141,24 +139,18 @@ public sealed partial class EventWriter(
     private async Task CommitOnceAsync(List<PendingEvent> batch)
     {
         // The database work ignores cancellation: a queued event is written even while stopping.
-        var answers = await writes.RunAsync(async () =>
+        List<(EventAccepted Answer, bool Stored)> answers;
+        var session = _session ??= await store.OpenAsync(CancellationToken.None);
+        try
         {
-            var db = await ContextAsync();
-            try
-            {
-                await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
-                var written = await EventBatch.WriteAsync(db, resumer, starts, batch, CancellationToken.None);
-                await transaction.CommitAsync(CancellationToken.None);
-                db.ChangeTracker.Clear();
-                return written;
-            }
-            catch
-            {
-                // A failed batch may leave the context or its connection in any state: start the next one afresh.
-                await DropContextAsync();
-                throw;
-            }
-        }, CancellationToken.None);
+            answers = await session.WriteAsync(tx => EventBatch.WriteAsync(tx, starts, batch, CancellationToken.None), CancellationToken.None);
+        }
+        catch
+        {
+            // A failed batch may leave the session or its connection in any state: start the next one afresh.
+            await DropSessionAsync();
+            throw;
+        }
 
         metrics.EventsReceived(answers.Count(a => a.Stored));
         for (var i = 0; i < batch.Count; i++)
@@ -168,29 +160,17 @@ public sealed partial class EventWriter(
     }
 
     /// <summary>
-    /// The writer's context and its open connection, kept from batch to batch: a new scope, context,
-    /// pooled connection and its per-connection pragmas for every group commit were the larger part of
-    /// the writer's CPU in the intake profile. Only the writer loop uses it, one batch at a time.
+    /// The writer's store session (an open connection) is kept from batch to batch: a new scope, context,
+    /// pooled connection and its per-connection pragmas for every group commit were the larger part of the
+    /// writer's CPU in the intake profile. Only the writer loop uses it, one batch at a time.
     /// </summary>
-    private async Task<JourneyDbContext> ContextAsync()
+    private async Task DropSessionAsync()
     {
-        if (_db is null)
+        var session = _session;
+        _session = null;
+        if (session is not null)
         {
-            _scope = scopes.CreateAsyncScope();
-            _db = _scope.Value.ServiceProvider.GetRequiredService<JourneyDbContext>();
-            await _db.Database.OpenConnectionAsync(CancellationToken.None);
-        }
-        return _db;
-    }
-
-    private async Task DropContextAsync()
-    {
-        var scope = _scope;
-        _db = null;
-        _scope = null;
-        if (scope is { } s)
-        {
-            await s.DisposeAsync();
+            await session.DisposeAsync();
         }
     }
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using JourneyWorker.Data;
-using Microsoft.EntityFrameworkCore;
+using JourneyWorker.Runtime.Store;
 
 namespace JourneyWorker.Infrastructure;
 
@@ -28,7 +28,7 @@ public sealed class JourneyMetrics
     public void EventsReceived(int count) => Count("journeyworker_events_received_total", "Events accepted by intake (rate() gives the intake rate).", count);
     public void TimerLateness(TimeSpan lateness) => _lateness.Observe(Math.Max(0, lateness.TotalSeconds));
 
-    public async Task WriteAsync(StringBuilder text, JourneyDbContext db, long nowMs, CancellationToken cancellationToken)
+    public async Task WriteAsync(StringBuilder text, InstanceStore instances, long nowMs, CancellationToken cancellationToken)
     {
         foreach (var group in _counters.GroupBy(c => c.Key.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -41,15 +41,15 @@ public sealed class JourneyMetrics
 
         _lateness.Write(text, "journeyworker_timer_lateness_seconds", "Delay from a step's due time to its execution.");
 
-        var byStatus = await db.JourneyInstances.GroupBy(i => i.Status).Select(g => new { g.Key, Count = g.LongCount() }).ToListAsync(cancellationToken);
+        var byStatus = await instances.CountByStatusAsync(cancellationToken);
         text.Append("# HELP journeyworker_instances Journey instances by status.\n# TYPE journeyworker_instances gauge\n");
-        foreach (var status in new[] { "active", "waiting", "completed", "failed", "exited" })
+        foreach (var status in new[] { InstanceStatus.Active, InstanceStatus.Waiting, InstanceStatus.Completed, InstanceStatus.Failed, InstanceStatus.Exited })
         {
-            var count = byStatus.FirstOrDefault(s => s.Key == status)?.Count ?? 0;
+            var count = byStatus.GetValueOrDefault(status);
             text.Append(CultureInfo.InvariantCulture, $"journeyworker_instances{{status=\"{status}\"}} {count}\n");
         }
 
-        var backlog = await db.JourneyInstances.LongCountAsync(i => (i.Status == "active" || i.Status == "waiting") && i.DueAt != null && i.DueAt <= nowMs, cancellationToken);
+        var backlog = await instances.DueBacklogAsync(nowMs, cancellationToken);
         text.Append(CultureInfo.InvariantCulture, $"# HELP journeyworker_due_backlog Instances whose next step is due now.\n# TYPE journeyworker_due_backlog gauge\njourneyworker_due_backlog {backlog}\n");
     }
 
@@ -103,10 +103,10 @@ public static class MetricsEndpoints
 
     public static WebApplication MapMetrics(this WebApplication app)
     {
-        app.MapGet("/metrics", async (JourneyMetrics metrics, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken) =>
+        app.MapGet("/metrics", async (JourneyMetrics metrics, InstanceStore instances, TimeProvider time, CancellationToken cancellationToken) =>
         {
             var text = new StringBuilder();
-            await metrics.WriteAsync(text, db, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
+            await metrics.WriteAsync(text, instances, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
             return TypedResults.Text(text.ToString(), "text/plain; version=0.0.4; charset=utf-8");
         }).AllowAnonymous().ExcludeFromDescription();
         return app;

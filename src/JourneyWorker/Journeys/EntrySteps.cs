@@ -1,3 +1,5 @@
+using JourneyWorker.Data;
+using JourneyWorker.Journeys.Model;
 namespace JourneyWorker.Journeys;
 
 /// <summary>
@@ -5,12 +7,10 @@ namespace JourneyWorker.Journeys;
 /// entered. They are not stored: writing two history rows per admitted profile tripled the rows a
 /// Read Audience writes. The instance row already says when it entered and its journey version which
 /// node it entered by, so history and reports present them from there. Stored steps start at
-/// <see cref="FirstStoredSeq"/>, so these keep seqs 0 and 1 and every other seq is unchanged.
+/// <see cref="StoredSteps.FirstSeq"/>, so these keep seqs 0 and 1 and every other seq is unchanged.
 /// </summary>
 public static class EntrySteps
 {
-    public const int FirstStoredSeq = 2;
-
     /// <summary>What the entry step says about how the profile came in.</summary>
     public static string? Detail(NodeDefinition start) => start.Type switch
     {

@@ -1,3 +1,4 @@
+using JourneyWorker.Journeys.Model;
 namespace JourneyWorker.Journeys;
 
 public sealed record JourneyCreated(Guid Id, int Version, string Status);

@@ -1,6 +1,6 @@
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
-using JourneyWorker.Runtime;
+using JourneyWorker.Journeys.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 

@@ -1,3 +1,4 @@
+using JourneyWorker.Journeys.Model;
 namespace JourneyWorker.Journeys;
 
 /// <summary>The edges of a journey: next, timeoutNext, errorNext, branches and otherwise.</summary>

@@ -1,5 +1,6 @@
 using JourneyWorker.Data;
-using JourneyWorker.Runtime;
+using JourneyWorker.Journeys.Model;
+using JourneyWorker.Runtime.Store;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Journeys;
@@ -8,7 +9,7 @@ namespace JourneyWorker.Journeys;
 /// Read side: per-node counts from the step history, instance counts by status, instance traces. The
 /// entry steps are not stored (<see cref="EntrySteps"/>): they are counted and listed from the instances.
 /// </summary>
-public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog)
+public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, InstanceStore store)
 {
     public async Task<JourneyReport?> ReportAsync(Guid journeyId, CancellationToken cancellationToken)
     {
@@ -17,21 +18,13 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog)
             return null;
         }
 
-        var instances = db.JourneyInstances.Where(i => i.JourneyId == journeyId);
-        var steps = await db.InstanceSteps
-            .Where(s => instances.Any(i => i.Id == s.InstanceId))
-            .GroupBy(s => new { s.NodeId, s.Outcome })
-            .Select(g => new StepCount(g.Key.NodeId, g.Key.Outcome, g.Count()))
-            .ToListAsync(cancellationToken);
-        var byVersion = await instances.GroupBy(i => i.JourneyVersionId)
-            .Select(g => new { g.Key, Count = g.Count() })
-            .ToListAsync(cancellationToken);
-        foreach (var version in byVersion)
+        var steps = await store.StepCountsAsync(journeyId, cancellationToken);
+        foreach (var version in await store.InstancesPerVersionAsync(journeyId, cancellationToken))
         {
             if ((await catalog.GetAsync(db, version.Key, cancellationToken))?.Start?.Id is { } start)
             {
-                steps.Add(new StepCount(start, StepOutcome.Entered, version.Count));
-                steps.Add(new StepCount(start, StepOutcome.Succeeded, version.Count));
+                steps.Add(new StepCount(start, StepOutcome.Entered, version.Value));
+                steps.Add(new StepCount(start, StepOutcome.Succeeded, version.Value));
             }
         }
         var nodes = steps.GroupBy(s => s.NodeId).ToDictionary(
@@ -43,8 +36,8 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog)
             },
             StringComparer.Ordinal);
 
-        var byStatus = await instances.GroupBy(i => i.Status).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
-        int Status(string status) => byStatus.FirstOrDefault(s => s.Key == status)?.Count ?? 0;
+        var byStatus = await store.InstancesPerStatusAsync(journeyId, cancellationToken);
+        int Status(string status) => byStatus.GetValueOrDefault(status);
         return new JourneyReport(nodes, new InstanceCounts(
             Status(InstanceStatus.Active), Status(InstanceStatus.Waiting), Status(InstanceStatus.Completed), Status(InstanceStatus.Failed), Status(InstanceStatus.Exited)));
     }
@@ -56,12 +49,7 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog)
             return null;
         }
 
-        var query = db.JourneyInstances.AsNoTracking().Where(i => i.JourneyId == journeyId);
-        if (ns is not null)
-        {
-            query = query.Where(i => db.ProfileIdentities.Any(p => p.ProfileId == i.ProfileId && p.Namespace == ns && p.Value == identity));
-        }
-        var list = await query.OrderBy(i => i.Id).Take(500).ToListAsync(cancellationToken);
+        var list = await store.InstancesAsync(journeyId, ns, identity, 500, cancellationToken);
         var result = new List<InstanceResponse>(list.Count);
         foreach (var instance in list)
         {
@@ -72,21 +60,18 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog)
 
     public async Task<InstanceResponse?> InstanceAsync(long id, CancellationToken cancellationToken)
     {
-        var instance = await db.JourneyInstances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == id, cancellationToken);
+        var instance = await store.InstanceAsync(id, cancellationToken);
         return instance is null ? null : await ToResponseAsync(instance, cancellationToken);
     }
 
     private async Task<InstanceResponse> ToResponseAsync(JourneyInstance i, CancellationToken cancellationToken)
     {
         var journey = await catalog.GetAsync(db, i.JourneyVersionId, cancellationToken);
-        var stored = await db.InstanceSteps.AsNoTracking().Where(s => s.InstanceId == i.Id).OrderBy(s => s.Seq)
-            .Select(s => new StepResponse(s.Seq, s.NodeId, s.Outcome, s.At, s.Detail)).ToListAsync(cancellationToken);
+        var stored = (await store.StepsAsync(i.Id, cancellationToken)).Select(s => new StepResponse(s.Seq, s.NodeId, s.Outcome, s.At, s.Detail)).ToList();
         List<StepResponse> steps = journey?.Start is { } start ? [.. EntrySteps.For(start, i.EnteredAt), .. stored] : stored;
         DateTime? due = i.DueAt is { } ms && ms < DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime
             : null;
         return new InstanceResponse(i.Id, i.JourneyId, journey?.Version.Version ?? 0, i.ProfileId, i.Status, i.NodeId, i.WaitingFor, due, i.IsTest, i.EnteredAt, i.EndedAt, i.EndReason, steps);
     }
-
-    private sealed record StepCount(string NodeId, string Outcome, int Count);
 }

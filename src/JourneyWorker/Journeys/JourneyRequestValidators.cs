@@ -1,4 +1,5 @@
 using FluentValidation;
+using JourneyWorker.Journeys.Model;
 
 namespace JourneyWorker.Journeys;
 

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using JourneyWorker.Data;
+using JourneyWorker.Journeys.Model;
 using JourneyWorker.Runtime;
+using JourneyWorker.Runtime.Store;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Journeys;
@@ -9,10 +11,8 @@ namespace JourneyWorker.Journeys;
 public sealed record LifecycleProblem(int Status, string Detail, JourneyValidationResult? Validation = null);
 
 /// <summary>Journey versions and their lifecycle: draft → (test) → live → closed → finished, or stopped.</summary>
-public sealed class JourneyService(JourneyDbContext db, JourneyValidator validator, JourneySchedules schedules, TimeProvider time)
+public sealed class JourneyService(JourneyDbContext db, JourneyValidator validator, JourneySchedules schedules, InstanceStore instances, TimeProvider time)
 {
-    public static readonly string[] Running = [InstanceStatus.Active, InstanceStatus.Waiting];
-
     public async Task<JourneyVersion> CreateAsync(JourneyDefinition definition, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
@@ -32,7 +32,6 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             return (null, []);
         }
         var versions = await db.JourneyVersions.Where(v => v.JourneyId == id).OrderBy(v => v.Version).ToListAsync(cancellationToken);
-        await MarkFinishedAsync(versions, cancellationToken);
         return (journey, versions);
     }
 
@@ -117,8 +116,11 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             return null;
         }
 
-        await EndTestAsync(draft, cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
+        await instances.WriteAsync(db, async tx =>
+        {
+            await EndTestAsync(tx, draft, cancellationToken);
+            return await db.SaveChangesAsync(cancellationToken);
+        }, cancellationToken);
         return null;
     }
 
@@ -141,21 +143,28 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         }
 
         var now = time.GetUtcNow().UtcDateTime;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        foreach (var live in versions.Where(v => v.Status == JourneyStatus.Live))
+        var closed = versions.Where(v => v.Status == JourneyStatus.Live).ToList();
+        await instances.WriteAsync(db, async tx =>
         {
-            // New entries go to the new version; instances on the old one finish there.
-            live.Status = JourneyStatus.Closed;
-            live.EndedAt = now;
-            Touch(live);
+            foreach (var live in closed)
+            {
+                // New entries go to the new version; instances on the old one finish there.
+                live.Status = JourneyStatus.Closed;
+                live.EndedAt = now;
+                Touch(live);
+            }
+            await EndTestAsync(tx, draft, cancellationToken);
+            draft.Status = JourneyStatus.Live;
+            draft.PublishedAt = now;
+            Touch(draft);
+            await db.SaveChangesAsync(cancellationToken);
+            await tx.FinishClosedVersionsAsync(closed.Select(v => v.Id), now, cancellationToken);
+            return true;
+        }, cancellationToken);
+        foreach (var live in closed)
+        {
             await schedules.UnscheduleAsync(live.Id, cancellationToken);
         }
-        await EndTestAsync(draft, cancellationToken);
-        draft.Status = JourneyStatus.Live;
-        draft.PublishedAt = now;
-        Touch(draft);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         await schedules.ScheduleAsync(db, draft.Id, cancellationToken);
         return null;
     }
@@ -172,10 +181,17 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         {
             return new(409, $"Journey {id} has no live version to close.");
         }
+        var now = time.GetUtcNow().UtcDateTime;
         live.Status = JourneyStatus.Closed;
-        live.EndedAt = time.GetUtcNow().UtcDateTime;
+        live.EndedAt = now;
         Touch(live);
-        await db.SaveChangesAsync(cancellationToken);
+        await instances.WriteAsync(db, async tx =>
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            // With nothing running on it, a closed version is finished at once.
+            await tx.FinishClosedVersionsAsync([live.Id], now, cancellationToken);
+            return true;
+        }, cancellationToken);
         await schedules.UnscheduleAsync(live.Id, cancellationToken);
         return null;
     }
@@ -194,71 +210,34 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         }
 
         var now = time.GetUtcNow().UtcDateTime;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         foreach (var version in running)
         {
             version.Status = JourneyStatus.Stopped;
             version.EndedAt = now;
             Touch(version);
+        }
+        await instances.WriteAsync(db, async tx =>
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            await tx.ExitVersionsAsync(running.Select(v => v.Id), "journeyStopped", "The journey was stopped.", now, cancellationToken);
+            return true;
+        }, cancellationToken);
+        foreach (var version in running)
+        {
             await schedules.UnscheduleAsync(version.Id, cancellationToken);
         }
-        await db.SaveChangesAsync(cancellationToken);
-        var ids = running.Select(v => v.Id).ToList();
-        await ExitInstancesAsync(ids, "journeyStopped", "The journey was stopped.", now, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         return null;
     }
 
-    /// <summary>Ends every running instance of the given versions now, recording why in each history.</summary>
-    private async Task ExitInstancesAsync(List<Guid> versionIds, string reason, string detail, DateTime now, CancellationToken cancellationToken)
-    {
-        foreach (var versionId in versionIds.Select(Sql.Guid))
-        {
-            await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail")
-                SELECT "Id", "NextSeq", COALESCE("NodeId", '-'), 'exited', {now}, {detail}
-                FROM "JourneyInstances" WHERE "JourneyVersionId" = {versionId} AND "Status" IN ('active', 'waiting')
-                """, cancellationToken);
-        }
-        await db.JourneyInstances
-            .Where(i => versionIds.Contains(i.JourneyVersionId) && Running.Contains(i.Status))
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(i => i.Status, InstanceStatus.Exited)
-                .SetProperty(i => i.EndReason, reason)
-                .SetProperty(i => i.EndedAt, now)
-                .SetProperty(i => i.DueAt, (long?)null)
-                .SetProperty(i => i.WaitingFor, (string?)null)
-                .SetProperty(i => i.LeaseOwner, (string?)null)
-                .SetProperty(i => i.NextSeq, i => i.NextSeq + 1), cancellationToken);
-    }
-
     /// <summary>Turning test mode off removes the test instances and, with them, their counts.</summary>
-    private async Task EndTestAsync(JourneyVersion draft, CancellationToken cancellationToken)
+    private async Task EndTestAsync(StoreTransaction tx, JourneyVersion draft, CancellationToken cancellationToken)
     {
         draft.TestMode = false;
         draft.WaitOverride = null;
         Touch(draft);
         await schedules.UnscheduleAsync(draft.Id, cancellationToken);
-        await db.DeleteInstancesAsync(db.JourneyInstances.Where(i => i.JourneyVersionId == draft.Id && i.IsTest), cancellationToken);
-    }
-
-    /// <summary>A closed version whose last instance has ended is finished.</summary>
-    private async Task MarkFinishedAsync(List<JourneyVersion> versions, CancellationToken cancellationToken)
-    {
-        var changed = false;
-        foreach (var version in versions.Where(v => v.Status == JourneyStatus.Closed))
-        {
-            if (!await db.JourneyInstances.AnyAsync(i => i.JourneyVersionId == version.Id && Running.Contains(i.Status), cancellationToken))
-            {
-                version.Status = JourneyStatus.Finished;
-                Touch(version);
-                changed = true;
-            }
-        }
-        if (changed)
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
+        var versionId = draft.Id;
+        await tx.DeleteInstancesAsync(i => i.JourneyVersionId == versionId && i.IsTest, time.GetUtcNow().UtcDateTime, cancellationToken);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using JourneyWorker.Expressions;
+using JourneyWorker.Journeys.Model;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Journeys;

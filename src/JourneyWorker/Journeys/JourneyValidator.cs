@@ -1,6 +1,7 @@
 using JourneyWorker.Channels.Templates;
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
+using JourneyWorker.Journeys.Model;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Journeys;
@@ -18,7 +19,7 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
     public const int MaxNodes = 50;
     public static readonly TimeSpan MinReactionTimeout = TimeSpan.FromSeconds(40);
     public static readonly TimeSpan MaxReactionTimeout = TimeSpan.FromDays(90);
-    public static readonly TimeSpan DefaultJourneyTimeout = TimeSpan.FromDays(91);
+    public static readonly TimeSpan DefaultJourneyTimeout = JourneyDefinition.DefaultTimeout;
 
     /// <summary>The longest journey timeout or re-entrance wait period: ten years.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(3650);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
+using JourneyWorker.Runtime.Store;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Profiles;
@@ -7,7 +8,7 @@ namespace JourneyWorker.Profiles;
 /// <summary>Why an upsert could not be applied; mapped to 400/409 by the endpoints and to a line error by the import.</summary>
 public sealed record UpsertProblem(int Status, string Field, string Message);
 
-public sealed class ProfileService(JourneyDbContext db, TimeProvider time)
+public sealed class ProfileService(JourneyDbContext db, InstanceStore instances, TimeProvider time)
 {
     public Task<Profile?> FindAsync(string ns, string identity, CancellationToken cancellationToken) =>
         db.Profiles
@@ -116,20 +117,22 @@ public sealed class ProfileService(JourneyDbContext db, TimeProvider time)
     /// <summary>Forgets the person: the profile and everything recorded about it, in one transaction.</summary>
     public async Task<bool> DeleteAsync(long profileId, CancellationToken cancellationToken)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.DeleteInstancesAsync(db.JourneyInstances.Where(i => i.ProfileId == profileId), cancellationToken);
-        await db.StoredEvents.Where(e => e.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
-        // Events that matched no configuration are stored without a profile, yet may name one of its identities:
-        // they are the profile's personal data too. Matched as JSON string literals, encoded as the intake stores them.
-        foreach (var value in await db.ProfileIdentities.Where(i => i.ProfileId == profileId).Select(i => i.Value).ToListAsync(cancellationToken))
+        var now = time.GetUtcNow().UtcDateTime;
+        var deleted = await instances.WriteAsync(db, async tx =>
         {
-            var literal = System.Text.Json.JsonSerializer.Serialize(value);
-            await db.StoredEvents.Where(e => e.ProfileId == null && e.Payload.Contains(literal)).ExecuteDeleteAsync(cancellationToken);
-        }
-        await db.PushTokens.Where(t => t.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
-        await db.ProfileIdentities.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
-        var deleted = await db.Profiles.Where(p => p.Id == profileId).ExecuteDeleteAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+            await tx.DeleteInstancesAsync(i => i.ProfileId == profileId, now, cancellationToken);
+            await db.StoredEvents.Where(e => e.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+            // Events that matched no configuration are stored without a profile, yet may name one of its identities:
+            // they are the profile's personal data too. Matched as JSON string literals, encoded as the intake stores them.
+            foreach (var value in await db.ProfileIdentities.Where(i => i.ProfileId == profileId).Select(i => i.Value).ToListAsync(cancellationToken))
+            {
+                var literal = System.Text.Json.JsonSerializer.Serialize(value);
+                await db.StoredEvents.Where(e => e.ProfileId == null && e.Payload.Contains(literal)).ExecuteDeleteAsync(cancellationToken);
+            }
+            await db.PushTokens.Where(t => t.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+            await db.ProfileIdentities.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
+            return await db.Profiles.Where(p => p.Id == profileId).ExecuteDeleteAsync(cancellationToken);
+        }, cancellationToken);
         return deleted > 0;
     }
 

@@ -1,6 +1,7 @@
 using JourneyWorker.Audiences;
 using JourneyWorker.Data;
-using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
+using JourneyWorker.Runtime.Store;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -14,9 +15,9 @@ namespace JourneyWorker.Runtime;
 public sealed partial class AudienceReader(
     IServiceScopeFactory scopes,
     JourneyCatalog catalog,
+    InstanceStore store,
     TimeProvider time,
     IOptions<RuntimeOptions> options,
-    WriteGate writes,
     ILogger<AudienceReader> logger)
 {
     public async Task<int> ReadAsync(Guid versionId, bool testOnly, CancellationToken cancellationToken)
@@ -54,13 +55,8 @@ public sealed partial class AudienceReader(
             var started = time.GetTimestamp();
             var now = time.GetUtcNow();
             var members = AudienceQuery.Where(rule, now);
-            var (count, next) = await writes.RunAsync(async () =>
-            {
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                var chunkAdmitted = await JourneyAdmission.AdmitMembersAsync(db, journey, members, after, chunk, testOnly, now, cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-                return chunkAdmitted;
-            }, cancellationToken);
+            var (count, next) = await store.WriteAsync(db,
+                tx => tx.AdmitMembersAsync(journey, members, after, chunk, testOnly, now, cancellationToken), cancellationToken);
             admitted += count;
             if (next is not { } last)
             {

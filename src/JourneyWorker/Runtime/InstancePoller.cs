@@ -1,49 +1,22 @@
 using JourneyWorker.Data;
-using Microsoft.EntityFrameworkCore;
+using JourneyWorker.Runtime.Store;
 using Microsoft.Extensions.Options;
 
 namespace JourneyWorker.Runtime;
 
 /// <summary>
-/// Claims due instances in batches and runs them. A claim is one atomic UPDATE that stamps owner
-/// and lease expiry on rows that are due and not leased (or whose lease expired), so several
-/// workers on one database never run the same instance at once; a crashed worker's claims are
-/// taken over once their lease runs out. On PostgreSQL the same statement becomes
-/// UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED).
+/// Claims due instances in batches and runs them. A claim leases rows that are due and not leased (or whose lease
+/// expired) to this worker (<see cref="InstanceStore.ClaimAsync"/>), so several workers on one database never run
+/// the same instance at once; a crashed worker's claims are taken over once their lease runs out.
 /// </summary>
 public sealed class InstancePoller(
-    IServiceScopeFactory scopes,
+    InstanceStore store,
     InstanceRunner runner,
     TimeProvider time,
     IOptions<RuntimeOptions> options,
     WriteGate writes,
     IHostApplicationLifetime lifetime)
 {
-    private const string ClaimSql = """
-        UPDATE "JourneyInstances" SET "LeaseOwner" = $owner, "LeaseUntil" = $until
-        WHERE "Id" IN (
-            SELECT "Id" FROM "JourneyInstances"
-            WHERE "Status" IN ('active', 'waiting') AND "DueAt" <= $now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < $now)
-            ORDER BY "DueAt"
-            LIMIT $limit)
-        RETURNING "Id"
-        """;
-
-    // A read first: an idle poll then takes no write lock and no place in the write gate.
-    private const string AnyDueSql = """
-        SELECT EXISTS (
-            SELECT 1 FROM "JourneyInstances"
-            WHERE "Status" IN ('active', 'waiting') AND "DueAt" <= $now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < $now))
-        """;
-
-    // The earliest due time of any running instance: index seeks, one per status.
-    private const string NextDueSql = """
-        SELECT min("m") FROM (
-            SELECT min("DueAt") AS "m" FROM "JourneyInstances" WHERE "Status" = 'active'
-            UNION ALL
-            SELECT min("DueAt") FROM "JourneyInstances" WHERE "Status" = 'waiting')
-        """;
-
     // Another process on the same database may admit work this one has not heard of; look at least this often.
     private static readonly TimeSpan Recheck = TimeSpan.FromSeconds(5);
 
@@ -96,48 +69,11 @@ public sealed class InstancePoller(
         return total;
     }
 
-    private async Task<long> NextDueAsync(CancellationToken cancellationToken)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = NextDueSql;
-        return await command.ExecuteScalarAsync(cancellationToken) is long due ? due : long.MaxValue;
-    }
+    private Task<long> NextDueAsync(CancellationToken cancellationToken) => store.NextDueAsync(cancellationToken);
 
-    public async Task<List<long>> ClaimAsync(string owner, int limit, CancellationToken cancellationToken)
+    public Task<List<long>> ClaimAsync(string owner, int limit, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var connection = db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        await using (var probe = connection.CreateCommand())
-        {
-            probe.CommandText = AnyDueSql;
-            probe.AddParameter("$now", now);
-            if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
-            {
-                return [];
-            }
-        }
-
-        await using var command = connection.CreateCommand();
-        command.CommandText = ClaimSql;
-        command.AddParameter("$owner", owner);
-        command.AddParameter("$until", now + (long)options.Value.LeaseDuration.TotalMilliseconds);
-        command.AddParameter("$now", now);
-        command.AddParameter("$limit", limit);
-        return await writes.RunAsync(async () =>
-        {
-            var ids = new List<long>(limit);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                ids.Add(reader.GetInt64(0));
-            }
-            return ids;
-        }, cancellationToken);
+        return store.ClaimAsync(owner, limit, now, now + (long)options.Value.LeaseDuration.TotalMilliseconds, cancellationToken);
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
-using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
 
 namespace JourneyWorker.Runtime;
 
@@ -108,6 +108,23 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
         Instance.WaitingFor = null;
         Instance.NodeId = next;
         Instance.DueAt = NowMs;
+    }
+
+    /// <summary>Goes on at <paramref name="node"/> (null: the journey is complete) within this run.</summary>
+    public void MoveTo(string? node) => Instance.NodeId = node;
+
+    /// <summary>A waiting instance came due (its wait elapsed or timed out): it runs again from its node.</summary>
+    public void WakeUp()
+    {
+        Instance.Status = InstanceStatus.Active;
+        Instance.WaitingFor = null;
+    }
+
+    /// <summary>The reaction <paramref name="node"/> waits for turned out to be there already when the wait was written.</summary>
+    public void ReactionAlreadyCame(NodeDefinition node)
+    {
+        Step(node.Id!, StepOutcome.Succeeded, $"{node.Reaction} had already happened.");
+        ContinueLater(node.Next);
     }
 
     public void Touch(OutboxMessage outbox) => DirtyOutbox.Add(outbox);

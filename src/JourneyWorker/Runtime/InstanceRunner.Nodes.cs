@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
-using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
+using JourneyWorker.Runtime.Store;
 
 namespace JourneyWorker.Runtime;
 
@@ -12,21 +14,20 @@ public sealed partial class InstanceRunner
     {
         var instance = run.Instance;
         var node = instance.NodeId is null ? null : run.Journey!.Nodes.GetValueOrDefault(instance.NodeId);
-        instance.Status = InstanceStatus.Active;
-        instance.WaitingFor = null;
+        run.WakeUp();
         switch (node?.Type)
         {
             case NodeTypes.Wait:
                 run.Step(node.Id!, StepOutcome.Succeeded, "The wait elapsed.");
-                instance.NodeId = node.Next;
+                run.MoveTo(node.Next);
                 break;
             case NodeTypes.Event:
                 run.Step(node.Id!, StepOutcome.TimedOut, $"No '{node.Event}' event arrived in time.");
-                instance.NodeId = node.TimeoutNext ?? node.Next;
+                run.MoveTo(node.TimeoutNext ?? node.Next);
                 break;
             case NodeTypes.Reaction:
                 run.Step(node.Id!, StepOutcome.TimedOut, $"No {node.Reaction} reaction arrived in time.");
-                instance.NodeId = node.TimeoutNext;
+                run.MoveTo(node.TimeoutNext);
                 break;
             default:
                 break; // nothing to wake from: carry on at the node
@@ -57,7 +58,7 @@ public sealed partial class InstanceRunner
             {
                 NodeTypes.Email or NodeTypes.Push => dispatcher.Prepare(run, node, suppressed),
                 NodeTypes.Reaction => EnterReaction(run, node),
-                NodeTypes.Event => EnterWait(run, node, $"event:{node.Event}", node.Timeout),
+                NodeTypes.Event => EnterWait(run, node, WaitKeys.Event(node.Event!), node.Timeout),
                 NodeTypes.Wait => EnterTimedWait(run, node),
                 NodeTypes.Condition => Branch(run, node),
                 NodeTypes.End => End(run, node),
@@ -76,7 +77,7 @@ public sealed partial class InstanceRunner
     {
         run.Step(node.Id!, StepOutcome.Entered);
         run.Step(node.Id!, StepOutcome.Succeeded);
-        run.Instance.NodeId = node.Next;
+        run.MoveTo(node.Next);
         return Flow.Continue;
     }
 
@@ -96,7 +97,7 @@ public sealed partial class InstanceRunner
         {
             until = run.Now + overridden;
         }
-        run.Wait("wait", until);
+        run.Wait(WaitKeys.Timer, until);
         return Flow.Stop;
     }
 
@@ -117,15 +118,13 @@ public sealed partial class InstanceRunner
         {
             run.Step(node.Id!, StepOutcome.Entered);
             run.Step(node.Id!, StepOutcome.Succeeded, $"{node.Reaction} had already happened.");
-            run.Instance.NodeId = node.Next;
+            run.MoveTo(node.Next);
             return Flow.Continue;
         }
 
         run.ReactionCheck = node;
-        return EnterWait(run, node, ReactionWait(node.Reaction!, node.Action!), node.Timeout);
+        return EnterWait(run, node, WaitKeys.Reaction(node.Reaction!, node.Action!), node.Timeout);
     }
-
-    public static string ReactionWait(string reaction, string actionNode) => $"reaction:{reaction}:{actionNode}";
 
     private static Flow Branch(InstanceRun run, NodeDefinition node)
     {
@@ -154,13 +153,13 @@ public sealed partial class InstanceRunner
             if (taken)
             {
                 run.Step(node.Id!, StepOutcome.Succeeded, $"branches[{index}] → {branch.Next}");
-                run.Instance.NodeId = branch.Next;
+                run.MoveTo(branch.Next);
                 return Flow.Continue;
             }
         }
 
         run.Step(node.Id!, StepOutcome.Succeeded, $"otherwise → {node.Otherwise ?? "(end)"}");
-        run.Instance.NodeId = node.Otherwise;
+        run.MoveTo(node.Otherwise);
         return Flow.Continue;
     }
 

@@ -1,6 +1,7 @@
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
-using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
+using JourneyWorker.Runtime.Store;
 using Microsoft.Extensions.Options;
 
 namespace JourneyWorker.Runtime;
@@ -13,10 +14,8 @@ namespace JourneyWorker.Runtime;
 /// still ours, so two workers never both advance an instance.
 /// </summary>
 public sealed partial class InstanceRunner(
-    IServiceScopeFactory scopes,
-    JourneyCatalog catalog,
+    InstanceStore store,
     MessageDispatcher dispatcher,
-    InstanceBatchWriter writer,
     TimeProvider time,
     JourneyMetrics metrics,
     IOptions<RuntimeOptions> options,
@@ -31,9 +30,8 @@ public sealed partial class InstanceRunner(
     /// <summary>Runs claimed instances; returns how many were still ours to run.</summary>
     public async Task<int> RunBatchAsync(IReadOnlyCollection<long> instanceIds, string owner, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
-        var batch = await InstanceBatchLoader.LoadAsync(db, catalog, instanceIds, owner, time.GetUtcNow(), cancellationToken);
+        await using var session = await store.OpenAsync(cancellationToken);
+        var batch = await session.LoadBatchAsync(instanceIds, owner, time.GetUtcNow(), cancellationToken);
         var runs = batch.Runs;
         foreach (var run in runs)
         {
@@ -62,7 +60,7 @@ public sealed partial class InstanceRunner(
         var first = TakeFresh();
         if (first.Count > 0)
         {
-            await writer.WriteAsync(db, first, owner, cancellationToken);
+            await session.WriteRunsAsync(first, owner, cancellationToken);
         }
         var ready = Ready(first);
         List<InstanceRun> done = [];
@@ -70,7 +68,7 @@ public sealed partial class InstanceRunner(
         {
             var toWrite = done.Concat(TakeFresh()).ToList();
             var sending = SendAllAsync(ready, cancellationToken);
-            var writing = toWrite.Count > 0 ? writer.WriteAsync(db, toWrite, owner, cancellationToken) : Task.CompletedTask;
+            var writing = toWrite.Count > 0 ? session.WriteRunsAsync(toWrite, owner, cancellationToken) : Task.CompletedTask;
             await Task.WhenAll(sending, writing);
             var results = await sending;
             for (var i = 0; i < ready.Count; i++)
@@ -89,7 +87,7 @@ public sealed partial class InstanceRunner(
             ready = Ready(toWrite);
         }
 
-        await writer.WriteAsync(db, runs, owner, cancellationToken);
+        await session.WriteRunsAsync(runs, owner, cancellationToken);
         foreach (var run in runs)
         {
             if (run.Lost)

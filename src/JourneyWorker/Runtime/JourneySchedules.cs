@@ -1,5 +1,5 @@
 using JourneyWorker.Data;
-using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Quartz;

@@ -3,7 +3,7 @@ using JourneyWorker.Channels;
 using JourneyWorker.Channels.Templates;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
-using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
 using JourneyWorker.Tracking;
 
 namespace JourneyWorker.Runtime;
@@ -58,7 +58,7 @@ public sealed class MessageDispatcher(
             run.Touch(outbox);
             metrics.MessageSent(channel, OutboxStatus.Skipped);
             run.Step(node.Id!, StepOutcome.Skipped, suppressed);
-            run.Instance.NodeId = node.Next;
+            run.MoveTo(node.Next);
             return Flow.Continue;
         }
 
@@ -148,7 +148,7 @@ public sealed class MessageDispatcher(
                 run.Step(node.Id!, StepOutcome.Failed, reason);
                 if (node.ErrorNext is not null)
                 {
-                    run.Instance.NodeId = node.ErrorNext;
+                    run.MoveTo(node.ErrorNext);
                     return Flow.Continue;
                 }
                 run.End(InstanceStatus.Failed, "sendFailed");
@@ -164,7 +164,7 @@ public sealed class MessageDispatcher(
         run.Touch(outbox);
         metrics.MessageSent(outbox.Channel, OutboxStatus.Sent);
         run.Step(node.Id!, StepOutcome.Succeeded, detail);
-        run.Instance.NodeId = node.Next;
+        run.MoveTo(node.Next);
         return Flow.Continue;
     }
 
@@ -224,14 +224,6 @@ public sealed class MessageDispatcher(
         };
         return new TemplateModel(profile, (JsonObject)run.Events.DeepClone(), journey);
     }
-}
-
-public static class OutboxStatus
-{
-    public const string Pending = "pending";
-    public const string Sent = "sent";
-    public const string Failed = "failed";
-    public const string Skipped = "skipped";
 }
 
 public static class MessageIds

@@ -1,5 +1,4 @@
-using JourneyWorker.Data;
-using Microsoft.EntityFrameworkCore;
+using JourneyWorker.Runtime.Store;
 
 namespace JourneyWorker.Runtime;
 
@@ -15,41 +14,26 @@ public enum ReactionResult
 /// reaction of a kind counts and resumes an instance waiting for it; a repeat is acknowledged and
 /// changes nothing; one after the timeout is recorded but moves nothing.
 /// </summary>
-public sealed class ReactionService(JourneyDbContext db, WaitResumer resumer, WriteGate writes, TimeProvider time)
+public sealed class ReactionService(InstanceStore store, TimeProvider time)
 {
     public async Task<ReactionResult> RecordAsync(long outboxMessageId, string kind, CancellationToken cancellationToken)
     {
-        var message = await db.OutboxMessages.AsNoTracking()
-            .Where(m => m.Id == outboxMessageId)
-            .Select(m => new { m.Id, m.InstanceId, m.NodeId })
-            .FirstOrDefaultAsync(cancellationToken);
-        if (message is null)
+        if (await store.MessageOwnerAsync(outboxMessageId, cancellationToken) is not { } message)
         {
             return ReactionResult.UnknownMessage;
         }
 
         var now = time.GetUtcNow();
-        return await writes.RunAsync(() => RecordAsync(message.Id, message.InstanceId, message.NodeId, kind, now, cancellationToken), cancellationToken);
-    }
-
-    private async Task<ReactionResult> RecordAsync(long messageId, long instanceId, string nodeId, string kind, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var inserted = await db.Database.ExecuteSqlAsync(
-            $"""INSERT OR IGNORE INTO "MessageReactions" ("OutboxMessageId", "Kind", "At") VALUES ({messageId}, {kind}, {now.UtcDateTime})""",
-            cancellationToken);
-        if (inserted == 0)
+        return await store.WriteAsync(async tx =>
         {
-            return ReactionResult.Repeated;
-        }
-
-        var profileId = await db.JourneyInstances.Where(i => i.Id == instanceId).Select(i => (long?)i.ProfileId).FirstOrDefaultAsync(cancellationToken);
-        if (profileId is { } id)
-        {
-            await resumer.ResumeAsync(db, id, InstanceRunner.ReactionWait(kind, nodeId), null, null, now,
-                $"{kind} on {nodeId}", cancellationToken, instanceId);
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return ReactionResult.Recorded;
+            if (!await tx.InsertReactionAsync(outboxMessageId, kind, now, cancellationToken))
+            {
+                return ReactionResult.Repeated;
+            }
+            var waitingFor = WaitKeys.Reaction(kind, message.NodeId);
+            var waiting = await tx.FindWaitingAsync(message.InstanceId, waitingFor, cancellationToken);
+            await tx.ResumeAsync(waiting, waitingFor, null, null, now, $"{kind} on {message.NodeId}", cancellationToken);
+            return ReactionResult.Recorded;
+        }, cancellationToken);
     }
 }

@@ -1,3 +1,5 @@
+using JourneyWorker.Journeys.Model;
+using JourneyWorker.Runtime.Store;
 using Quartz;
 
 namespace JourneyWorker.Runtime;
@@ -8,13 +10,12 @@ public static class RuntimeServiceCollectionExtensions
     {
         services.AddOptions<RuntimeOptions>().BindConfiguration(RuntimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<JourneyCatalog>();
+        services.AddSingleton<InstanceStore>();
         services.AddSingleton<InstanceRunner>();
         services.AddSingleton<InstancePoller>();
         services.AddSingleton<AudienceReader>();
         services.AddSingleton<MessageDispatcher>();
-        services.AddSingleton<InstanceBatchWriter>();
-        services.AddSingleton<WaitResumer>();
-        services.AddScoped<ReactionService>();
+        services.AddSingleton<ReactionService>();
 
         // Quartz keeps its store in memory: the durable state is our own tables. It runs on the
         // container's TimeProvider, the engine's clock, so triggers are built from that clock too.

@@ -1,5 +1,6 @@
 using JourneyWorker.Data;
 using JourneyWorker.Runtime;
+using JourneyWorker.Runtime.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -43,14 +44,13 @@ public static class TrackingEndpoints
     }
 
     private static async Task<Results<RedirectHttpResult, NotFound>> ClickAsync(
-        string token, TrackingTokens tokens, JourneyDbContext db, ReactionService reactions, CancellationToken cancellationToken)
+        string token, TrackingTokens tokens, InstanceStore store, ReactionService reactions, CancellationToken cancellationToken)
     {
         if (!tokens.TryRead(token, TrackingKind.Click, out var claim))
         {
             return TypedResults.NotFound();
         }
-        var url = await db.TrackedLinks.Where(l => l.OutboxMessageId == claim.OutboxMessageId && l.Index == claim.LinkIndex)
-            .Select(l => l.Url).FirstOrDefaultAsync(cancellationToken);
+        var url = await store.TrackedLinkAsync(claim.OutboxMessageId, claim.LinkIndex, cancellationToken);
         if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             return TypedResults.NotFound();
@@ -61,11 +61,11 @@ public static class TrackingEndpoints
 
     /// <summary>GET only shows a confirmation: mail software fetches header links by itself (RFC 8058).</summary>
     private static async Task<Results<ContentHttpResult, NotFound>> UnsubscribePageAsync(
-        string token, TrackingTokens tokens, JourneyDbContext db, CancellationToken cancellationToken)
+        string token, TrackingTokens tokens, InstanceStore store, CancellationToken cancellationToken)
     {
         // A signed token for a message that no longer exists (forgotten profile) is as unknown as a forged one.
         if (!tokens.TryRead(token, TrackingKind.Unsubscribe, out var claim)
-            || !await db.OutboxMessages.AnyAsync(m => m.Id == claim.OutboxMessageId, cancellationToken))
+            || await store.MessageOwnerAsync(claim.OutboxMessageId, cancellationToken) is null)
         {
             return TypedResults.NotFound();
         }
@@ -79,15 +79,14 @@ public static class TrackingEndpoints
     }
 
     private static async Task<Results<ContentHttpResult, NotFound>> UnsubscribeAsync(
-        string token, TrackingTokens tokens, JourneyDbContext db, ReactionService reactions, TimeProvider time, CancellationToken cancellationToken)
+        string token, TrackingTokens tokens, InstanceStore store, JourneyDbContext db, ReactionService reactions, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         if (!tokens.TryRead(token, TrackingKind.Unsubscribe, out var claim))
         {
             return TypedResults.NotFound();
         }
-        var profileId = await db.OutboxMessages.Where(m => m.Id == claim.OutboxMessageId)
-            .Join(db.JourneyInstances, m => m.InstanceId, i => i.Id, (m, i) => (long?)i.ProfileId)
-            .FirstOrDefaultAsync(cancellationToken);
+        var profileId = (await store.MessageOwnerAsync(claim.OutboxMessageId, cancellationToken))?.ProfileId;
         if (profileId is null)
         {
             return TypedResults.NotFound();

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using static JourneyWorker.Tests.Runtime.Engine;

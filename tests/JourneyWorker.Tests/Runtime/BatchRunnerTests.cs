@@ -1,4 +1,5 @@
 using System.Net;
+using JourneyWorker.Data;
 using JourneyWorker.Journeys;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;

@@ -1,11 +1,13 @@
-using Microsoft.Extensions.Hosting;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
 using JourneyWorker.Runtime;
+using JourneyWorker.Runtime.Store;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using static JourneyWorker.Tests.Runtime.Engine;
@@ -22,16 +24,15 @@ public sealed class ConcurrentPollerTests
         var options = Options.Create(new RuntimeOptions { WorkerId = workerId, BatchSize = batchSize, Parallelism = 4 });
         // Its own write gate, as another process would have: only SQLite's locking is shared.
         var writes = new WriteGate();
+        var store = new InstanceStore(services.GetRequiredService<IServiceScopeFactory>(), writes, services.GetRequiredService<JourneyCatalog>());
         var runner = new InstanceRunner(
-            services.GetRequiredService<IServiceScopeFactory>(),
-            services.GetRequiredService<JourneyCatalog>(),
+            store,
             services.GetRequiredService<MessageDispatcher>(),
-            new InstanceBatchWriter(writes),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<JourneyMetrics>(),
             options,
             services.GetRequiredService<ILogger<InstanceRunner>>());
-        return new InstancePoller(services.GetRequiredService<IServiceScopeFactory>(), runner, services.GetRequiredService<TimeProvider>(), options,
+        return new InstancePoller(store, runner, services.GetRequiredService<TimeProvider>(), options,
             writes, services.GetRequiredService<IHostApplicationLifetime>());
     }
 

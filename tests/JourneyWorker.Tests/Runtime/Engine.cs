@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
 using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

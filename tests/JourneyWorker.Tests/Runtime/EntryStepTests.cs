@@ -1,7 +1,10 @@
 using System.Text.Json.Nodes;
 using JourneyWorker.Audiences;
+using JourneyWorker.Data;
 using JourneyWorker.Journeys;
+using JourneyWorker.Journeys.Model;
 using JourneyWorker.Runtime;
+using JourneyWorker.Runtime.Store;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,14 +70,14 @@ public sealed class EntryStepTests
         var ids = await db.Profiles.OrderBy(p => p.Id).Select(p => p.Id).ToListAsync(Ct);
         var compiled = (await h.App.Services.GetRequiredService<JourneyCatalog>().GetAsync(db, version, Ct))!;
         var now = h.App.Time.GetUtcNow();
-        await db.Database.OpenConnectionAsync(Ct);
-        Assert.Equal(2, (await JourneyAdmission.AdmitAsync(db, compiled, [ids[1], ids[2]], false, now, null, Ct)).Count);
+        var store = h.App.Services.GetRequiredService<InstanceStore>();
+        Assert.Equal(2, (await store.WriteAsync(tx => tx.AdmitAsync(compiled, [ids[1], ids[2]], false, now, null, Ct), Ct)).Count);
 
         var pages = new List<(int, long?)>();
         long? after = 0;
         while (after is { } from)
         {
-            var page = await JourneyAdmission.AdmitMembersAsync(db, compiled, AudienceQuery.Where("n > 0", now), from, 2, false, now, Ct);
+            var page = await store.WriteAsync(tx => tx.AdmitMembersAsync(compiled, AudienceQuery.Where("n > 0", now), from, 2, false, now, Ct), Ct);
             pages.Add(page);
             after = page.Last;
         }

@@ -1,3 +1,4 @@
+using JourneyWorker.Data;
 using JourneyWorker.Journeys;
 using JourneyWorker.Tests.Infrastructure;
 using static JourneyWorker.Tests.Runtime.Engine;

@@ -1,4 +1,5 @@
 using JourneyWorker.Channels;
+using JourneyWorker.Data;
 using JourneyWorker.Journeys;
 using JourneyWorker.Runtime;
 using JourneyWorker.Tests.Infrastructure;

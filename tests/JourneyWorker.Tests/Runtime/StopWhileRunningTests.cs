@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using JourneyWorker.Channels;
+using JourneyWorker.Data;
 using JourneyWorker.Journeys;
 using JourneyWorker.Runtime;
 using JourneyWorker.Tests.Infrastructure;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace JourneyWorker.Journeys;
+namespace JourneyWorker.Journeys.Model;
 
 /// <summary>A journey as clients write it (CONTRACT "Journeys"). Every member is optional so that validation, not binding, reports what is missing.</summary>
 public sealed record JourneyDefinition(
@@ -9,7 +9,11 @@ public sealed record JourneyDefinition(
     string? Start,
     string? Timeout,
     ReentranceDefinition? Reentrance,
-    List<NodeDefinition>? Nodes);
+    List<NodeDefinition>? Nodes)
+{
+    /// <summary>How long an instance may run when the journey sets no timeout.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromDays(91);
+}
 
 public sealed record ReentranceDefinition(bool? Allowed, string? WaitPeriod);
 
@@ -89,23 +93,4 @@ public static class JourneyStatus
     public const string Closed = "closed";
     public const string Stopped = "stopped";
     public const string Finished = "finished";
-}
-
-public static class InstanceStatus
-{
-    public const string Active = "active";
-    public const string Waiting = "waiting";
-    public const string Completed = "completed";
-    public const string Failed = "failed";
-    public const string Exited = "exited";
-}
-
-public static class StepOutcome
-{
-    public const string Entered = "entered";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
-    public const string TimedOut = "timedOut";
-    public const string Skipped = "skipped";
-    public const string Exited = "exited";
 }

@@ -2,10 +2,9 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
-using JourneyWorker.Journeys;
 using Microsoft.EntityFrameworkCore;
 
-namespace JourneyWorker.Runtime;
+namespace JourneyWorker.Journeys.Model;
 
 /// <summary>A journey version ready to run: nodes by id, parsed durations and conditions.</summary>
 public sealed class CompiledJourney
@@ -16,7 +15,7 @@ public sealed class CompiledJourney
         JourneyName = journeyName;
         Definition = definition;
         Nodes = (definition.Nodes ?? []).Where(n => n.Id is not null).ToDictionary(n => n.Id!, StringComparer.Ordinal);
-        Timeout = IsoDuration.TryParse(definition.Timeout, out var t) ? t : JourneyValidator.DefaultJourneyTimeout;
+        Timeout = IsoDuration.TryParse(definition.Timeout, out var t) ? t : JourneyDefinition.DefaultTimeout;
         Start = definition.Start is not null && Nodes.TryGetValue(definition.Start, out var start) ? start : null;
         HasEmail = Nodes.Values.Any(n => n.Type == NodeTypes.Email);
         HasReactions = Nodes.Values.Any(n => n.Type == NodeTypes.Reaction);

@@ -1,18 +1,70 @@
+using System.Data.Common;
 using JourneyWorker.Data;
+using JourneyWorker.Journeys.Model;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
-namespace JourneyWorker.Runtime;
+namespace JourneyWorker.Runtime.Store;
 
-/// <summary>What a batch of claimed instances needs, read in a handful of set-based queries instead of several per instance.</summary>
-public sealed record InstanceBatch(List<InstanceRun> Runs, IReadOnlySet<string> SuppressedAddresses);
-
-public static class InstanceBatchLoader
+/// <summary>
+/// One open connection of the store, used by one caller at a time: the runner for a batch, the intake
+/// writer from commit to commit. Reads run on it directly; writes go through WriteAsync
+/// (gate, transaction, commit) or <see cref="WriteRunsAsync"/>.
+/// </summary>
+public sealed partial class StoreSession : IAsyncDisposable
 {
-    public static async Task<InstanceBatch> LoadAsync(
-        JourneyDbContext db, JourneyCatalog catalog, IReadOnlyCollection<long> ids, string owner, DateTimeOffset now, CancellationToken cancellationToken)
+    private readonly AsyncServiceScope _scope;
+    private readonly WriteGate _gate;
+    private readonly JourneyCatalog _catalog;
+
+    internal StoreSession(AsyncServiceScope scope, JourneyDbContext db, WriteGate gate, JourneyCatalog catalog)
     {
-        // Only what is still ours: a claim can be lost to a stop, a deletion or an expired lease.
-        var instances = await LoadInstancesAsync(db, ids, owner, cancellationToken);
+        _scope = scope;
+        Db = db;
+        _gate = gate;
+        _catalog = catalog;
+    }
+
+    internal JourneyDbContext Db { get; }
+
+    public ValueTask DisposeAsync() => _scope.DisposeAsync();
+
+    /// <summary>Runs <paramref name="work"/> in one transaction under the write gate and commits it.</summary>
+    public async Task<T> WriteAsync<T>(Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var result = await WriteAsync(Db, _gate, _catalog, work, cancellationToken);
+        // A kept session must not grow: nothing tracked survives a commit.
+        Db.ChangeTracker.Clear();
+        return result;
+    }
+
+    internal static Task<T> WriteAsync<T>(
+        JourneyDbContext db, WriteGate gate, JourneyCatalog catalog, Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        gate.RunAsync(async () =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var result = await work(new StoreTransaction(db, transaction.GetDbTransaction(), catalog));
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }, cancellationToken);
+
+    internal DbCommand Command(string sql)
+    {
+        var command = Db.Database.GetDbConnection().CreateCommand();
+        command.Transaction = Db.Database.CurrentTransaction?.GetDbTransaction();
+        command.CommandText = sql;
+        return command;
+    }
+
+    /// <summary>
+    /// Reads what a batch of claimed instances needs in a handful of set-based queries: the instances still
+    /// leased to <paramref name="owner"/> (a claim can be lost to a stop, a deletion or an expired lease), their
+    /// compiled journeys, profiles, and — only when the batch's journeys can use them — outbox rows, reactions
+    /// and suppressed addresses.
+    /// </summary>
+    public async Task<InstanceBatch> LoadBatchAsync(IReadOnlyCollection<long> ids, string owner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var instances = await LoadInstancesAsync(ids, owner, cancellationToken);
         var runs = instances.Select(i => new InstanceRun(i, now)).ToList();
         if (runs.Count == 0)
         {
@@ -21,22 +73,21 @@ public static class InstanceBatchLoader
 
         foreach (var versionId in instances.Select(i => i.JourneyVersionId).Distinct())
         {
-            var journey = await catalog.GetAsync(db, versionId, cancellationToken);
+            var journey = await _catalog.GetAsync(Db, versionId, cancellationToken);
             foreach (var run in runs.Where(r => r.Instance.JourneyVersionId == versionId))
             {
                 run.Journey = journey;
             }
         }
 
-        var profileIds = instances.Select(i => i.ProfileId).Distinct().ToList();
-        var profiles = await LoadProfilesAsync(db, profileIds, cancellationToken);
+        var profiles = await LoadProfilesAsync([.. instances.Select(i => i.ProfileId).Distinct()], cancellationToken);
         var byInstance = runs.ToDictionary(r => r.Instance.Id);
         foreach (var run in runs)
         {
             run.Profile = profiles.GetValueOrDefault(run.Instance.ProfileId);
         }
 
-        // Only what the batch's journeys can use: a batch of timers has no messages, reactions or addresses to look at.
+        // A batch of timers has no messages, reactions or addresses to look at.
         var journeys = runs.Select(r => r.Journey).OfType<CompiledJourney>().Distinct().ToList();
         if (!journeys.Any(j => j.HasMessages))
         {
@@ -44,16 +95,16 @@ public static class InstanceBatchLoader
         }
 
         var instanceIds = byInstance.Keys.ToList();
-        var outbox = await db.OutboxMessages.AsNoTracking().Where(m => instanceIds.Contains(m.InstanceId)).ToListAsync(cancellationToken);
+        var outbox = await Db.OutboxMessages.AsNoTracking().Where(m => instanceIds.Contains(m.InstanceId)).ToListAsync(cancellationToken);
         foreach (var message in outbox)
         {
             byInstance[message.InstanceId].Outbox[message.NodeId] = message;
         }
 
         // Reactions that came before the instance reaches its reaction node (rare, so the set is small);
-        // one arriving later still is caught inside the commit (InstanceBatchWriter).
-        var reactions = !journeys.Any(j => j.HasReactions) ? [] : await db.MessageReactions.AsNoTracking()
-            .Join(db.OutboxMessages, r => r.OutboxMessageId, m => m.Id, (r, m) => new { m.InstanceId, m.NodeId, r.Kind })
+        // one arriving later still is caught inside the commit (SettleReactionAsync).
+        var reactions = !journeys.Any(j => j.HasReactions) ? [] : await Db.MessageReactions.AsNoTracking()
+            .Join(Db.OutboxMessages, r => r.OutboxMessageId, m => m.Id, (r, m) => new { m.InstanceId, m.NodeId, r.Kind })
             .Where(x => instanceIds.Contains(x.InstanceId))
             .ToListAsync(cancellationToken);
         foreach (var reaction in reactions)
@@ -64,24 +115,15 @@ public static class InstanceBatchLoader
         var hashes = !journeys.Any(j => j.HasEmail) ? [] : profiles.Values.Select(ProfileAddresses.Email).OfType<string>().Select(ProfileAddresses.SuppressionKey).Distinct().ToList();
         var suppressed = hashes.Count == 0
             ? []
-            : await db.EmailSuppressions.AsNoTracking().Where(s => hashes.Contains(s.AddressHash)).Select(s => s.AddressHash).ToListAsync(cancellationToken);
+            : await Db.EmailSuppressions.AsNoTracking().Where(s => hashes.Contains(s.AddressHash)).Select(s => s.AddressHash).ToListAsync(cancellationToken);
         return new InstanceBatch(runs, suppressed.ToHashSet(StringComparer.Ordinal));
     }
 
-    private const string InstancesSql = """
-        SELECT "Id", "JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "WaitingFor", "LeaseOwner", "LeaseUntil",
-               "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "EndedAt", "EndReason"
-        FROM "JourneyInstances" WHERE "Id" IN (SELECT value FROM json_each($ids)) AND "LeaseOwner" = $owner
-        ORDER BY "Id"
-        """;
-
-    private static async Task<List<JourneyInstance>> LoadInstancesAsync(JourneyDbContext db, IReadOnlyCollection<long> ids, string owner, CancellationToken cancellationToken)
+    private async Task<List<JourneyInstance>> LoadInstancesAsync(IReadOnlyCollection<long> ids, string owner, CancellationToken cancellationToken)
     {
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = InstancesSql;
-        command.AddParameter("$ids", System.Text.Json.JsonSerializer.Serialize(ids));
-        command.AddParameter("$owner", owner);
+        await using var command = Command(SqliteInstanceSql.BatchInstances);
+        command.AddParameter("@ids", System.Text.Json.JsonSerializer.Serialize(ids));
+        command.AddParameter("@owner", owner);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var instances = new List<JourneyInstance>(ids.Count);
         while (await reader.ReadAsync(cancellationToken))
@@ -110,19 +152,11 @@ public static class InstanceBatchLoader
         return instances;
     }
 
-    private const string ProfilesSql = """
-        SELECT "Id", "Attributes", "ConsentEmail", "ConsentPush", "IsTest" FROM "Profiles" WHERE "Id" IN (SELECT value FROM json_each($ids));
-        SELECT "Id", "ProfileId", "Namespace", "Value" FROM "ProfileIdentities" WHERE "ProfileId" IN (SELECT value FROM json_each($ids));
-        SELECT "Id", "ProfileId", "Token", "Platform", "RetiredAt" FROM "PushTokens" WHERE "ProfileId" IN (SELECT value FROM json_each($ids));
-        """;
-
     /// <summary>The profiles with their identities and push tokens, by id, in one round of three indexed lookups.</summary>
-    private static async Task<Dictionary<long, Profile>> LoadProfilesAsync(JourneyDbContext db, List<long> ids, CancellationToken cancellationToken)
+    private async Task<Dictionary<long, Profile>> LoadProfilesAsync(List<long> ids, CancellationToken cancellationToken)
     {
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = ProfilesSql;
-        command.AddParameter("$ids", System.Text.Json.JsonSerializer.Serialize(ids));
+        await using var command = Command(SqliteInstanceSql.BatchProfiles);
+        command.AddParameter("@ids", System.Text.Json.JsonSerializer.Serialize(ids));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var profiles = new Dictionary<long, Profile>(ids.Count);
         while (await reader.ReadAsync(cancellationToken))
@@ -165,3 +199,6 @@ public static class InstanceBatchLoader
         return profiles;
     }
 }
+
+/// <summary>What a batch of claimed instances needs, read in a handful of set-based queries instead of several per instance.</summary>
+public sealed record InstanceBatch(List<InstanceRun> Runs, IReadOnlySet<string> SuppressedAddresses);

@@ -1,6 +1,6 @@
 using System.Xml;
 
-namespace JourneyWorker.Journeys;
+namespace JourneyWorker.Journeys.Model;
 
 /// <summary>ISO 8601 durations ("P1D", "PT5S") as used throughout journey definitions.</summary>
 public static class IsoDuration

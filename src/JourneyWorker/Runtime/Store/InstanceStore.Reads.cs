@@ -1,0 +1,68 @@
+using JourneyWorker.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace JourneyWorker.Runtime.Store;
+
+/// <summary>Step and status counts of a journey's instances, as its report shows them.</summary>
+public sealed record StepCount(string NodeId, string Outcome, int Count);
+
+/// <summary>The read side of the instance tables: reports and instance traces.</summary>
+public sealed partial class InstanceStore
+{
+    /// <summary>Stored steps of the journey's instances by node and outcome (entry steps are not stored: see <see cref="StoredSteps"/>).</summary>
+    public async Task<List<StepCount>> StepCountsAsync(Guid journeyId, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        var db = session.Db;
+        var instances = db.JourneyInstances.Where(i => i.JourneyId == journeyId);
+        return await db.InstanceSteps
+            .Where(s => instances.Any(i => i.Id == s.InstanceId))
+            .GroupBy(s => new { s.NodeId, s.Outcome })
+            .Select(g => new StepCount(g.Key.NodeId, g.Key.Outcome, g.Count()))
+            .ToListAsync(cancellationToken);
+    }
+
+    /// <summary>How many instances the journey has per version.</summary>
+    public async Task<Dictionary<Guid, int>> InstancesPerVersionAsync(Guid journeyId, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        return await session.Db.JourneyInstances.Where(i => i.JourneyId == journeyId)
+            .GroupBy(i => i.JourneyVersionId).Select(g => new { g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
+    }
+
+    /// <summary>How many instances the journey has per status.</summary>
+    public async Task<Dictionary<string, int>> InstancesPerStatusAsync(Guid journeyId, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        return await session.Db.JourneyInstances.Where(i => i.JourneyId == journeyId)
+            .GroupBy(i => i.Status).Select(g => new { g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Key, g => g.Count, StringComparer.Ordinal, cancellationToken);
+    }
+
+    /// <summary>The journey's first <paramref name="limit"/> instances, of the profile with that identity when one is given.</summary>
+    public async Task<List<JourneyInstance>> InstancesAsync(Guid journeyId, string? ns, string? identity, int limit, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        var db = session.Db;
+        var query = db.JourneyInstances.AsNoTracking().Where(i => i.JourneyId == journeyId);
+        if (ns is not null)
+        {
+            query = query.Where(i => db.ProfileIdentities.Any(p => p.ProfileId == i.ProfileId && p.Namespace == ns && p.Value == identity));
+        }
+        return await query.OrderBy(i => i.Id).Take(limit).ToListAsync(cancellationToken);
+    }
+
+    public async Task<JourneyInstance?> InstanceAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        return await session.Db.JourneyInstances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == id, cancellationToken);
+    }
+
+    /// <summary>The instance's stored steps in order.</summary>
+    public async Task<List<InstanceStep>> StepsAsync(long instanceId, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        return await session.Db.InstanceSteps.AsNoTracking().Where(s => s.InstanceId == instanceId).OrderBy(s => s.Seq).ToListAsync(cancellationToken);
+    }
+}

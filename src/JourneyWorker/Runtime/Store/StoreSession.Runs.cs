@@ -1,0 +1,186 @@
+using System.Data.Common;
+using System.Globalization;
+using JourneyWorker.Data;
+using JourneyWorker.Journeys.Model;
+using Microsoft.EntityFrameworkCore;
+
+namespace JourneyWorker.Runtime.Store;
+
+public sealed partial class StoreSession
+{
+    /// <summary>
+    /// Writes the runs of a batch in one transaction with prepared statements: each instance's state (only while
+    /// the lease is still ours), its new steps, its outbox rows and the links of the message about to leave. A run
+    /// with nothing left to send is done and gives its lease up; a run with a message about to leave keeps it (this
+    /// write is that message's checkpoint). A run whose lease turned out lost is marked <see cref="InstanceRun.Lost"/>
+    /// and writes nothing. A closed version whose last instance ended here becomes finished in the same commit.
+    /// </summary>
+    public Task WriteRunsAsync(IReadOnlyCollection<InstanceRun> runs, string owner, CancellationToken cancellationToken) =>
+        _gate.RunAsync(async () =>
+        {
+            await using var transaction = await Db.Database.GetDbConnection().BeginTransactionAsync(cancellationToken);
+            await using var commands = new RunCommands(transaction);
+            var written = new List<InstanceRun>(runs.Count);
+            HashSet<Guid>? ended = null;
+            foreach (var run in runs.Where(r => !r.Lost && !r.Released))
+            {
+                var release = run.PendingSend is null;
+                if (release && run.ReactionCheck is { } node)
+                {
+                    run.ReactionCheck = null;
+                    await SettleReactionAsync(commands, run, node, cancellationToken);
+                }
+                if (await WriteRunAsync(commands, run, owner, release, cancellationToken))
+                {
+                    written.Add(run);
+                    if (run.Instance.Status is not (InstanceStatus.Active or InstanceStatus.Waiting))
+                    {
+                        (ended ??= []).Add(run.Instance.JourneyVersionId);
+                    }
+                }
+            }
+            if (ended is not null)
+            {
+                await StoreTransaction.FinishClosedVersionsAsync(transaction, ended, runs.First().Now.UtcDateTime, cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            foreach (var run in written)
+            {
+                run.Written = run.NewSteps.Count;
+                run.DirtyOutbox.Clear();
+                run.RetiredTokens.Clear();
+                run.Released = run.PendingSend is null;
+            }
+        }, cancellationToken);
+
+    /// <summary>
+    /// Inside the commit, so a reaction recorded meanwhile cannot slip between this check and the wait becoming
+    /// visible: it either is seen here or finds the instance waiting and resumes it.
+    /// </summary>
+    private static async Task SettleReactionAsync(RunCommands c, InstanceRun run, Journeys.Model.NodeDefinition node, CancellationToken cancellationToken)
+    {
+        c.Reaction.Parameters["@instance"].Value = run.Instance.Id;
+        c.Reaction.Parameters["@node"].Value = node.Action;
+        c.Reaction.Parameters["@kind"].Value = node.Reaction;
+        if (Convert.ToInt64(await c.Reaction.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1)
+        {
+            run.ReactionAlreadyCame(node);
+        }
+    }
+
+    private static async Task<bool> WriteRunAsync(RunCommands c, InstanceRun run, string owner, bool release, CancellationToken cancellationToken)
+    {
+        var i = run.Instance;
+        var update = c.UpdateInstance.Parameters;
+        update["@id"].Value = i.Id;
+        update["@owner"].Value = owner;
+        update["@status"].Value = i.Status;
+        update["@node"].Value = (object?)i.NodeId ?? DBNull.Value;
+        update["@due"].Value = (object?)i.DueAt ?? DBNull.Value;
+        update["@waiting"].Value = (object?)i.WaitingFor ?? DBNull.Value;
+        update["@seq"].Value = i.NextSeq;
+        update["@ended"].Value = (object?)i.EndedAt ?? DBNull.Value;
+        update["@reason"].Value = (object?)i.EndReason ?? DBNull.Value;
+        update["@leaseOwner"].Value = release ? DBNull.Value : owner;
+        update["@leaseUntil"].Value = release ? DBNull.Value : (object?)i.LeaseUntil ?? DBNull.Value;
+        if (await c.UpdateInstance.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            run.Lost = true;
+            return false;
+        }
+
+        foreach (var step in run.Unwritten)
+        {
+            var p = c.InsertStep.Parameters;
+            p["@instance"].Value = step.InstanceId;
+            p["@seq"].Value = step.Seq;
+            p["@node"].Value = step.NodeId;
+            p["@outcome"].Value = step.Outcome;
+            p["@at"].Value = step.At;
+            p["@detail"].Value = (object?)step.Detail ?? DBNull.Value;
+            await c.InsertStep.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var outbox in run.DirtyOutbox)
+        {
+            await WriteOutboxAsync(c, outbox, cancellationToken);
+        }
+
+        if (run.PendingSend is { Html: { } body } send)
+        {
+            for (var index = 0; index < body.Links.Count; index++)
+            {
+                var p = c.InsertLink.Parameters;
+                p["@outbox"].Value = send.Outbox.Id;
+                p["@index"].Value = index;
+                p["@url"].Value = body.Links[index];
+                await c.InsertLink.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        foreach (var token in run.RetiredTokens)
+        {
+            c.RetireToken.Parameters["@id"].Value = token;
+            c.RetireToken.Parameters["@at"].Value = run.Now.UtcDateTime;
+            await c.RetireToken.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return true;
+    }
+
+    private static async Task WriteOutboxAsync(RunCommands c, OutboxMessage outbox, CancellationToken cancellationToken)
+    {
+        var command = outbox.Id == 0 ? c.InsertOutbox : c.UpdateOutbox;
+        var p = command.Parameters;
+        p["@status"].Value = outbox.Status;
+        p["@attempts"].Value = outbox.Attempts;
+        p["@error"].Value = (object?)outbox.Error ?? DBNull.Value;
+        p["@sent"].Value = (object?)outbox.SentAt ?? DBNull.Value;
+        if (outbox.Id != 0)
+        {
+            p["@id"].Value = outbox.Id;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return;
+        }
+
+        p["@instance"].Value = outbox.InstanceId;
+        p["@node"].Value = outbox.NodeId;
+        p["@channel"].Value = outbox.Channel;
+        p["@messageId"].Value = outbox.MessageId;
+        p["@created"].Value = outbox.CreatedAt;
+        outbox.Id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The batch's statements, each prepared once per transaction and reused for every row.</summary>
+    private sealed class RunCommands(DbTransaction transaction) : IAsyncDisposable
+    {
+        public DbCommand UpdateInstance { get; } = Create(transaction, SqliteInstanceSql.UpdateInstance,
+            "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil");
+        public DbCommand InsertStep { get; } = Create(transaction, SqliteInstanceSql.InsertStep, "@instance", "@seq", "@node", "@outcome", "@at", "@detail");
+        public DbCommand InsertOutbox { get; } = Create(transaction, SqliteInstanceSql.InsertOutbox,
+            "@instance", "@node", "@channel", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");
+        public DbCommand UpdateOutbox { get; } = Create(transaction, SqliteInstanceSql.UpdateOutbox, "@id", "@status", "@attempts", "@error", "@sent");
+        public DbCommand InsertLink { get; } = Create(transaction, SqliteInstanceSql.InsertLink, "@outbox", "@index", "@url");
+        public DbCommand RetireToken { get; } = Create(transaction, SqliteInstanceSql.RetireToken, "@id", "@at");
+        public DbCommand Reaction { get; } = Create(transaction, SqliteInstanceSql.ReactionExists, "@instance", "@node", "@kind");
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var command in new[] { UpdateInstance, InsertStep, InsertOutbox, UpdateOutbox, InsertLink, RetireToken, Reaction })
+            {
+                await command.DisposeAsync();
+            }
+        }
+
+        private static DbCommand Create(DbTransaction transaction, string sql, params string[] parameters)
+        {
+            var command = transaction.Connection!.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            foreach (var name in parameters)
+            {
+                command.AddParameter(name, null);
+            }
+            return command;
+        }
+    }
+}

@@ -9,9 +9,18 @@ public sealed class SecurityOptions
     public string? IngestApiKey { get; set; }
 }
 
+/// <summary>Where the journeys live: one SQLite file (the default), or PostgreSQL shared by any number of workers.</summary>
+public enum StorageProvider
+{
+    Sqlite,
+    PostgreSql,
+}
+
 public sealed class StorageOptions
 {
     public const string Section = "Storage";
+    /// <summary>Sqlite (ConnectionStrings:Journeys is a SQLite connection string) or PostgreSql (an Npgsql one).</summary>
+    public StorageProvider Provider { get; set; } = StorageProvider.Sqlite;
     /// <summary>SQLite PRAGMA synchronous: Normal survives a process crash, Full also a power cut.</summary>
     [AllowedValues("Off", "Normal", "Full", "Extra")]
     public string Synchronous { get; set; } = "Normal";

@@ -1,6 +1,6 @@
 using System.Data.Common;
+using JourneyWorker.Data.PostgreSql;
 using JourneyWorker.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
@@ -14,41 +14,36 @@ public static class DatabaseConfiguration
     public static string ConnectionString(IConfiguration configuration) =>
         configuration.GetConnectionString("Journeys") is { Length: > 0 } cs ? cs : DefaultConnectionString;
 
+    /// <summary>The configured provider, read before the options are bound (start-up commands and the data folder need it).</summary>
+    public static StorageProvider Provider(IConfiguration configuration) =>
+        Enum.TryParse<StorageProvider>(configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.Provider)}"], ignoreCase: true, out var provider)
+            ? provider
+            : StorageProvider.Sqlite;
+
     public static IServiceCollection AddJourneyDatabase(this IServiceCollection services)
     {
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<SqlitePragmaInterceptor>();
         services.AddSingleton<WriteGate>();
-        services.AddSingleton(sp => new JourneyConnectionString(
-            Absolutize(ConnectionString(sp.GetRequiredService<IConfiguration>()), sp.GetRequiredService<IHostEnvironment>().ContentRootPath,
-                sp.GetRequiredService<IOptions<StorageOptions>>().Value)));
-        // Options once (they only use singletons), not rebuilt for every scope: the intake writer and the
+        services.AddSingleton(sp => JourneyConnections.Create(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value, ConnectionString(sp.GetRequiredService<IConfiguration>()),
+            sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
+
+        // Options built once (they only use singletons), not for every scope: the intake writer and the
         // runner create a context per batch, and building the options was a visible share of that.
-        services.AddDbContext<JourneyDbContext>((sp, options) => options
-            .UseSqlite(sp.GetRequiredService<JourneyConnectionString>().Value)
-            .AddInterceptors(sp.GetRequiredService<SqlitePragmaInterceptor>()),
-            contextLifetime: ServiceLifetime.Scoped, optionsLifetime: ServiceLifetime.Singleton);
+        services.AddSingleton(sp => new DbContextOptionsBuilder<JourneyDbContext>()
+            .UseSqlite(sp.GetRequiredService<JourneyConnections>().ConnectionString)
+            .AddInterceptors(sp.GetRequiredService<SqlitePragmaInterceptor>()).Options);
+        services.AddSingleton(sp => new DbContextOptionsBuilder<PostgreSqlJourneyDbContext>()
+            .UseNpgsql(sp.GetRequiredService<JourneyConnections>().DataSource!).Options);
+        services.AddScoped(sp => sp.GetRequiredService<JourneyConnections>().Provider == StorageProvider.PostgreSql
+            ? new PostgreSqlJourneyDbContext(sp.GetRequiredService<DbContextOptions<PostgreSqlJourneyDbContext>>())
+            : new JourneyDbContext(sp.GetRequiredService<DbContextOptions<JourneyDbContext>>()));
         services.AddHostedService<DatabaseMigrator>();
         return services;
     }
-
-    /// <summary>Relative file names resolve against the content root, and the folder is created, so the default works from any start directory.</summary>
-    private static string Absolutize(string connectionString, string contentRoot, StorageOptions storage)
-    {
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        if (builder.Mode != SqliteOpenMode.Memory && !string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
-        {
-            builder.DataSource = Path.GetFullPath(builder.DataSource, contentRoot);
-            Directory.CreateDirectory(Path.GetDirectoryName(builder.DataSource)!);
-        }
-        builder.DefaultTimeout = (int)storage.BusyTimeout.TotalSeconds;
-        builder.Pooling = true;
-        return builder.ToString();
-    }
 }
-
-public sealed record JourneyConnectionString(string Value);
 
 /// <summary>Per-connection settings SQLite does not keep in the file.</summary>
 public sealed class SqlitePragmaInterceptor(IOptions<StorageOptions> storage) : DbConnectionInterceptor
@@ -82,13 +77,17 @@ public sealed partial class DatabaseMigrator(IServiceProvider services, ILogger<
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
+        // Several workers starting at once on one PostgreSQL database are serialised by EF's migration lock.
         await db.Database.MigrateAsync(cancellationToken);
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-        LogMigrated(logger, db.Database.GetDbConnection().DataSource);
+        if (db.Database.IsSqlite())
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+        LogMigrated(logger, db.Database.ProviderName ?? "", db.Database.GetDbConnection().DataSource);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database ready at {DataSource}")]
-    private static partial void LogMigrated(ILogger logger, string dataSource);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database ready ({Provider}) at {DataSource}")]
+    private static partial void LogMigrated(ILogger logger, string provider, string dataSource);
 }

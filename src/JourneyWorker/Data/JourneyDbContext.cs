@@ -3,8 +3,22 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace JourneyWorker.Data;
 
-public sealed class JourneyDbContext(DbContextOptions<JourneyDbContext> options) : DbContext(options)
+/// <summary>
+/// The database of journeys. On SQLite this type itself runs (its migrations are keyed to it); on
+/// PostgreSQL <see cref="PostgreSql.PostgreSqlJourneyDbContext"/> runs the same model with its own migrations.
+/// </summary>
+public class JourneyDbContext : DbContext
 {
+    public JourneyDbContext(DbContextOptions<JourneyDbContext> options)
+        : base(options)
+    {
+    }
+
+    protected JourneyDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     public DbSet<Profile> Profiles => Set<Profile>();
     public DbSet<ProfileIdentity> ProfileIdentities => Set<ProfileIdentity>();
     public DbSet<PushToken> PushTokens => Set<PushToken>();

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -18,37 +19,29 @@ namespace JourneyWorker.Events;
 /// </summary>
 public static class EventBatch
 {
-    private const string InsertSql = """
-        INSERT OR IGNORE INTO "StoredEvents" ("Id", "ReceivedAt", "IdempotencyKey", "Payload", "Matched", "ProfileId", "Routed", "Reason")
-        VALUES ($id, $at, $key, $payload, $matched, $profile, 0, $reason)
-        """;
-
-    private const string OutcomeSql = """UPDATE "StoredEvents" SET "Routed" = $routed, "Reason" = $reason WHERE "Id" = $id""";
-
-    private const string PreviousSql = """SELECT "Id", "Matched", "Routed", "Reason" FROM "StoredEvents" WHERE "IdempotencyKey" = $key""";
-
     /// <summary>Writes the batch; returns each event's answer and whether it was stored now (false: a duplicate key answered as before).</summary>
     public static async Task<List<(EventAccepted Answer, bool Stored)>> WriteAsync(
-        StoreTransaction tx, JourneyStarts starts, IReadOnlyList<PendingEvent> events, CancellationToken cancellationToken)
+        StoreTransaction tx, EventSql sql, JourneyStarts starts, IReadOnlyList<PendingEvent> events, CancellationToken cancellationToken)
     {
-        await using var insert = tx.Command(InsertSql);
-        var id = insert.AddParameter("$id", "");
-        var at = insert.AddParameter("$at", DateTime.MinValue);
-        var key = insert.AddParameter("$key", null);
-        var payload = insert.AddParameter("$payload", "");
-        var matched = insert.AddParameter("$matched", "");
-        var profile = insert.AddParameter("$profile", null);
-        var reasonOnInsert = insert.AddParameter("$reason", null);
+        // Prepared once per batch: every parameter typed from the start (a NULL too), so no execution changes a type.
+        await using var insert = tx.Command(sql.Insert);
+        var id = insert.AddParameter("@id", sql.Id(Guid.Empty));
+        var at = insert.AddParameter("@at", DateTime.UnixEpoch);
+        var key = Typed(insert.AddParameter("@key", null), DbType.String);
+        var payload = insert.AddParameter("@payload", "");
+        var matched = insert.AddParameter("@matched", "");
+        var profile = Typed(insert.AddParameter("@profile", null), DbType.Int64);
+        var reasonOnInsert = Typed(insert.AddParameter("@reason", null), DbType.String);
         await insert.PrepareAsync(cancellationToken);
-        await using var outcome = tx.Command(OutcomeSql);
-        var outcomeId = outcome.AddParameter("$id", "");
-        var routedValue = outcome.AddParameter("$routed", 0);
-        var reasonValue = outcome.AddParameter("$reason", null);
+        await using var outcome = tx.Command(sql.Outcome);
+        var outcomeId = outcome.AddParameter("@id", sql.Id(Guid.Empty));
+        var routedValue = outcome.AddParameter("@routed", 0);
+        var reasonValue = Typed(outcome.AddParameter("@reason", null), DbType.String);
         await outcome.PrepareAsync(cancellationToken);
 
         var waiting = (await tx.FindWaitingForEventsAsync(
             events.SelectMany(e => e.Profiles.Select(p => p.ProfileId)).Distinct().ToList(), cancellationToken)).ToLookup(w => w.ProfileId);
-        var journeys = await starts.GetAsync(tx, cancellationToken);
+        var journeys = await starts.GetAsync(tx, sql, cancellationToken);
 
         var answers = new List<(EventAccepted, bool)>(events.Count);
         foreach (var e in events)
@@ -57,7 +50,7 @@ public static class EventBatch
             // known before the insert, which then writes it and needs no UPDATE.
             var routes = e.Profiles.Any(p => waiting[p.ProfileId].Any() || journeys[p.EventName].Any());
             var unrouted = routes ? null : Reason(e, 0);
-            id.Value = SqlValues.Guid(e.Id);
+            id.Value = sql.Id(e.Id);
             at.Value = e.ReceivedAt.UtcDateTime;
             key.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
             payload.Value = e.Payload;
@@ -67,7 +60,7 @@ public static class EventBatch
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
                 // Only the idempotency key's unique index can refuse a fresh v7 id: answer what the first answered.
-                answers.Add((await PreviousAsync(tx.Command(PreviousSql), e.IdempotencyKey!, cancellationToken)
+                answers.Add((await PreviousAsync(tx.Command(sql.Previous), e.IdempotencyKey!, cancellationToken)
                     ?? throw new InvalidOperationException("An event was not stored, and no earlier event has its idempotency key."), false));
                 continue;
             }
@@ -99,6 +92,12 @@ public static class EventBatch
         return answers;
     }
 
+    private static DbParameter Typed(DbParameter parameter, DbType type)
+    {
+        parameter.DbType = type;
+        return parameter;
+    }
+
     private static string? Reason(PendingEvent e, int routed)
     {
         var reasons = e.Reasons.ToList();
@@ -114,23 +113,23 @@ public static class EventBatch
     }
 
     /// <summary>What the event stored with this idempotency key was answered, if there is one.</summary>
-    public static async Task<EventAccepted?> PreviousAsync(DbConnection connection, string key, CancellationToken cancellationToken)
+    public static async Task<EventAccepted?> PreviousAsync(DbConnection connection, EventSql sql, string key, CancellationToken cancellationToken)
     {
         var command = connection.CreateCommand();
-        command.CommandText = PreviousSql;
+        command.CommandText = sql.Previous;
         return await PreviousAsync(command, key, cancellationToken);
     }
 
     private static async Task<EventAccepted?> PreviousAsync(DbCommand command, string key, CancellationToken cancellationToken)
     {
         await using var _ = command;
-        command.AddParameter("$key", key);
+        command.AddParameter("@key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
             return null;
         }
-        return new EventAccepted(Guid.Parse(reader.GetString(0)), JsonSerializer.Deserialize<List<string>>(reader.GetString(1)) ?? [],
+        return new EventAccepted(reader.GetGuid(0), JsonSerializer.Deserialize<List<string>>(reader.GetString(1)) ?? [],
             reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
     }
 }
@@ -147,17 +146,11 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
 {
     private volatile Snapshot? _snapshot;
 
-    // Raw: it runs once per group commit. Status and test mode decide membership, UpdatedAt moves on every change of a version.
-    private const string StampSql = """
-        SELECT ifnull(group_concat("Id" || ':' || "Status" || ':' || "UpdatedAt", ','), '') FROM (
-            SELECT "Id", "Status", "UpdatedAt" FROM "JourneyVersions"
-            WHERE "Status" = @live OR ("Status" = @draft AND "TestMode" = 1) ORDER BY "Id")
-        """;
-
-    public async Task<ILookup<string, EventStart>> GetAsync(StoreTransaction tx, CancellationToken cancellationToken)
+    /// <summary>Raw: it runs once per group commit. Status and test mode decide membership, UpdatedAt moves on every change of a version.</summary>
+    public async Task<ILookup<string, EventStart>> GetAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken)
     {
         string stamp;
-        await using (var command = tx.Command(StampSql))
+        await using (var command = tx.Command(sql.StartsStamp))
         {
             command.AddParameter("@live", JourneyStatus.Live);
             command.AddParameter("@draft", JourneyStatus.Draft);

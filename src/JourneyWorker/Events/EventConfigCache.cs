@@ -15,17 +15,15 @@ public sealed record CachedEventConfig(EventConfig Config, IReadOnlyList<EventFi
 /// </summary>
 public sealed class EventConfigCache(IServiceScopeFactory scopes)
 {
-    // One raw query per request: the stamp as text, compared as it is stored.
-    private const string StampSql = """SELECT count(*) || '|' || ifnull(max("UpdatedAt"), '') FROM "EventConfigs" """;
-
     private volatile Snapshot? _snapshot;
 
-    public async Task<IReadOnlyList<CachedEventConfig>> GetAsync(DbConnection connection, CancellationToken cancellationToken)
+    /// <summary>One raw query per request: the stamp as text, compared as it is stored.</summary>
+    public async Task<IReadOnlyList<CachedEventConfig>> GetAsync(DbConnection connection, EventSql sql, CancellationToken cancellationToken)
     {
         string stamp;
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = StampSql;
+            command.CommandText = sql.ConfigStamp;
             stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
         }
         var snapshot = _snapshot;

@@ -1,8 +1,8 @@
+using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
-using Microsoft.Data.Sqlite;
 
 namespace JourneyWorker.Events;
 
@@ -17,23 +17,22 @@ public sealed record IntakeResult(EventAccepted? Accepted, Dictionary<string, st
 /// routing (resume waiting instances, admit into journeys that start with it) is the
 /// <see cref="EventWriter"/>'s group commit; the answer comes once that transaction has committed.
 /// </summary>
-public sealed class EventIntake(JourneyConnectionString connectionString, EventWriter writer, EventConfigCache configCache, TimeProvider time)
+public sealed class EventIntake(JourneyConnections connections, EventSql sql, EventWriter writer, EventConfigCache configCache, TimeProvider time)
 {
     // Raw SQL on a pooled connection: these reads run on every request, where an EF context's
     // set-up and query pipeline would cost more than the queries themselves.
-    private const string ProfileSql = """SELECT "ProfileId" FROM "ProfileIdentities" WHERE "Namespace" = $ns AND "Value" = $value""";
 
     public async Task<IntakeResult> AcceptAsync(JsonObject payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        await using var connection = new SqliteConnection(connectionString.Value);
+        await using var connection = connections.CreateConnection();
         await connection.OpenAsync(cancellationToken);
-        if (idempotencyKey is not null && await EventBatch.PreviousAsync(connection, idempotencyKey, cancellationToken) is { } previous)
+        if (idempotencyKey is not null && await EventBatch.PreviousAsync(connection, sql, idempotencyKey, cancellationToken) is { } previous)
         {
             return new IntakeResult(previous, null);
         }
 
         var now = time.GetUtcNow();
-        var configs = await configCache.GetAsync(connection, cancellationToken);
+        var configs = await configCache.GetAsync(connection, sql, cancellationToken);
         var candidates = configs.Where(c => Matches(c, payload, now)).ToList();
         var matched = candidates.Select(c => c.Config).ToList();
 
@@ -91,12 +90,12 @@ public sealed class EventIntake(JourneyConnectionString connectionString, EventW
             }
             : null;
 
-    private static async Task<long?> ProfileAsync(SqliteConnection connection, string ns, string value, CancellationToken cancellationToken)
+    private async Task<long?> ProfileAsync(DbConnection connection, string ns, string value, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = ProfileSql;
-        command.Parameters.AddWithValue("$ns", ns);
-        command.Parameters.AddWithValue("$value", value);
+        command.CommandText = sql.ProfileByIdentity;
+        command.AddParameter("@ns", ns);
+        command.AddParameter("@value", value);
         return await command.ExecuteScalarAsync(cancellationToken) is long id ? id : null;
     }
 }

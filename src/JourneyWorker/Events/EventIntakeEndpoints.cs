@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -13,6 +14,9 @@ public static class EventIntakeEndpoints
     public static IServiceCollection AddEventIntake(this IServiceCollection services)
     {
         services.AddOptions<EventIntakeOptions>().BindConfiguration(EventIntakeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<EventSql>(sp => sp.GetRequiredService<JourneyConnections>().Provider == StorageProvider.PostgreSql
+            ? new PostgreSqlEventSql()
+            : new SqliteEventSql());
         services.AddScoped<EventIntake>().AddSingleton<EventConfigCache>().AddSingleton<JourneyStarts>();
         services.AddSingleton<EventWriter>().AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         return services;

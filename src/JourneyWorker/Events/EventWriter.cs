@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using System.Threading.Channels;
+using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Runtime.Store;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -32,7 +32,7 @@ public sealed class IntakeUnavailableException(string message, Exception? inner 
 /// event is what makes durable intake fast: the commit, not the insert, is the cost.
 /// </summary>
 public sealed partial class EventWriter(
-    InstanceStore store, JourneyStarts starts, JourneyMetrics metrics,
+    InstanceStore store, EventSql sql, JourneyStarts starts, JourneyConnections connections, JourneyMetrics metrics,
     IOptions<EventIntakeOptions> options, ILogger<EventWriter> logger) : IHostedService
 {
     private readonly int _batchSize = options.Value.BatchSize;
@@ -143,7 +143,7 @@ public sealed partial class EventWriter(
         var session = _session ??= await store.OpenAsync(CancellationToken.None);
         try
         {
-            answers = await session.WriteAsync(tx => EventBatch.WriteAsync(tx, starts, batch, CancellationToken.None), CancellationToken.None);
+            answers = await session.WriteAsync(tx => EventBatch.WriteAsync(tx, sql, starts, batch, CancellationToken.None), CancellationToken.None);
         }
         catch
         {
@@ -183,13 +183,8 @@ public sealed partial class EventWriter(
         }
     }
 
-    /// <summary>Failures of the database itself (busy past the timeout, disk full, I/O): every event would fail alike.</summary>
-    private static bool IsEnvironmental(Exception e) => e is SqliteException
-    {
-        SqliteErrorCode: SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED or SQLitePCL.raw.SQLITE_IOERR
-            or SQLitePCL.raw.SQLITE_FULL or SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_READONLY
-            or SQLitePCL.raw.SQLITE_CORRUPT or SQLitePCL.raw.SQLITE_NOTADB,
-    };
+    /// <summary>Failures of the database itself (busy past the timeout, disk full, I/O, connection lost): every event would fail alike.</summary>
+    private bool IsEnvironmental(Exception e) => e is System.Data.Common.DbException db && connections.IsEnvironmental(db);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A group commit of {Count} events failed")]
     private static partial void LogBatchFailed(ILogger logger, int count, Exception exception);

@@ -22,6 +22,11 @@ public static class BackupCommand
         }
 
         var builder = Host.CreateApplicationBuilder(args[2..]);
+        if (DatabaseConfiguration.Provider(builder.Configuration) != StorageProvider.Sqlite)
+        {
+            await output.WriteLineAsync("backup: this command copies a SQLite database; back PostgreSQL up with its own tools (pg_dump, or a base backup with WAL archiving).");
+            return 2;
+        }
         var source = new SqliteConnectionStringBuilder(DatabaseConfiguration.ConnectionString(builder.Configuration));
         source.DataSource = Path.GetFullPath(source.DataSource, builder.Environment.ContentRootPath);
         if (!File.Exists(source.DataSource))

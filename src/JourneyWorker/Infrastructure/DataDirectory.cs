@@ -3,13 +3,17 @@ using Microsoft.Data.Sqlite;
 
 namespace JourneyWorker.Infrastructure;
 
-/// <summary>The folder that holds the SQLite file; generated keys and the outbox pickup folders default beside it.</summary>
+/// <summary>
+/// The folder that holds the SQLite file (data/ under the content root on PostgreSQL); generated keys and the
+/// outbox pickup folders default beside it.
+/// </summary>
 public sealed class DataDirectory
 {
     public DataDirectory(IConfiguration configuration, IHostEnvironment environment)
     {
-        var builder = new SqliteConnectionStringBuilder(DatabaseConfiguration.ConnectionString(configuration));
-        var file = builder.DataSource;
+        var file = DatabaseConfiguration.Provider(configuration) == StorageProvider.Sqlite
+            ? new SqliteConnectionStringBuilder(DatabaseConfiguration.ConnectionString(configuration)).DataSource
+            : null;
         Path = string.IsNullOrEmpty(file) || file == ":memory:"
             ? System.IO.Path.Combine(environment.ContentRootPath, "data")
             : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file, environment.ContentRootPath))!;

@@ -32,7 +32,7 @@ public sealed class DatabaseReadyCheck(JourneyDbContext db) : IHealthCheck
                 ? HealthCheckResult.Healthy()
                 : HealthCheckResult.Unhealthy($"{pending.Count} migration(s) not applied yet.");
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or InvalidOperationException)
         {
             return HealthCheckResult.Unhealthy("The database is not reachable.", e);
         }

@@ -1,3 +1,5 @@
+using JourneyWorker.Data;
+using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Runtime.Store;
 using Quartz;
@@ -10,6 +12,9 @@ public static class RuntimeServiceCollectionExtensions
     {
         services.AddOptions<RuntimeOptions>().BindConfiguration(RuntimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<JourneyCatalog>();
+        services.AddSingleton<InstanceSql>(sp => sp.GetRequiredService<JourneyConnections>().Provider == StorageProvider.PostgreSql
+            ? new PostgreSqlInstanceSql()
+            : new SqliteInstanceSql());
         services.AddSingleton<InstanceStore>();
         services.AddSingleton<InstanceRunner>();
         services.AddSingleton<InstancePoller>();

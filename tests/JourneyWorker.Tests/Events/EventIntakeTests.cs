@@ -95,14 +95,10 @@ public sealed class EventIntakeTests
         await holding;
 
         var answer = await AcceptedAsync(post);
-        await using var connection = new SqliteConnection(h.App.Services.GetRequiredService<JourneyConnectionString>().Value);
-        await connection.OpenAsync(Ct);
-        await using var read = connection.CreateCommand();
-        read.CommandText = """SELECT "Routed", "Reason" FROM "StoredEvents" WHERE "Id" = $id""";
-        read.Parameters.AddWithValue("$id", answer["id"]!.GetValue<Guid>().ToString().ToUpperInvariant());
-        await using var reader = await read.ExecuteReaderAsync(Ct);
-        Assert.True(await reader.ReadAsync(Ct), "the acknowledged event is not in the database");
-        Assert.Equal((0, answer["reason"]!.GetValue<string>()), (reader.GetInt32(0), reader.GetString(1)));
+        await using var db = h.App.Db();
+        var stored = await db.StoredEvents.AsNoTracking().SingleOrDefaultAsync(e => e.Id == answer["id"]!.GetValue<Guid>(), Ct);
+        Assert.True(stored is not null, "the acknowledged event is not in the database");
+        Assert.Equal((0, answer["reason"]!.GetValue<string>()), (stored.Routed, stored.Reason));
     }
 
     [Fact]

@@ -24,7 +24,8 @@ public sealed class ConcurrentPollerTests
         var options = Options.Create(new RuntimeOptions { WorkerId = workerId, BatchSize = batchSize, Parallelism = 4 });
         // Its own write gate, as another process would have: only SQLite's locking is shared.
         var writes = new WriteGate();
-        var store = new InstanceStore(services.GetRequiredService<IServiceScopeFactory>(), writes, services.GetRequiredService<JourneyCatalog>());
+        var store = new InstanceStore(services.GetRequiredService<IServiceScopeFactory>(), writes, services.GetRequiredService<JourneyCatalog>(),
+            services.GetRequiredService<InstanceSql>());
         var runner = new InstanceRunner(
             store,
             services.GetRequiredService<MessageDispatcher>(),

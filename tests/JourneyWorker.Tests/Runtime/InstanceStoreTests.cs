@@ -22,22 +22,27 @@ public sealed class InstanceStoreTests
             .Where(f => f.IsLiteral && f.FieldType == typeof(string))
             .Select(f => (string)f.GetRawConstantValue()!);
 
-    /// <summary>Every statement text of the store, the built ones with a sample fragment.</summary>
+    /// <summary>Every statement text of the store on both providers, the built ones with a sample fragment.</summary>
     private static IEnumerable<(string Name, string Sql)> Statements()
     {
-        foreach (var field in typeof(SqliteInstanceSql).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.FieldType == typeof(string)))
+        foreach (InstanceSql sql in new InstanceSql[] { new SqliteInstanceSql(), new PostgreSqlInstanceSql() })
         {
-            yield return (field.Name, (string)field.GetValue(null)!);
+            var provider = sql.GetType().Name;
+            foreach (var property in sql.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.PropertyType == typeof(string)))
+            {
+                yield return ($"{provider}.{property.Name}", (string)property.GetValue(sql)!);
+            }
+            yield return ($"{provider}.Members", sql.Members("@p0 = 1"));
+            yield return ($"{provider}.CountMembers", sql.CountMembers("@p0 = 1"));
+            yield return ($"{provider}.Admit", sql.Admit("\"Profiles\"", "1 = 1", "Id"));
         }
-        yield return ("Members", SqliteInstanceSql.Members("@p0 = 1"));
-        yield return ("CountMembers", SqliteInstanceSql.CountMembers("@p0 = 1"));
     }
 
     [Fact]
     public void No_statement_spells_a_state_name()
     {
         var statements = Statements().ToList();
-        Assert.True(statements.Count > 20, $"only {statements.Count} statements found");
+        Assert.True(statements.Count > 50, $"only {statements.Count} statements found");
         foreach (var (name, sql) in statements)
         {
             foreach (var state in StateNames())
@@ -82,7 +87,7 @@ public sealed class InstanceStoreTests
         await using var db = h.App.Db();
         await db.Database.OpenConnectionAsync(Ct);
         await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + SqliteInstanceSql.Claim;
+        command.CommandText = "EXPLAIN QUERY PLAN " + new SqliteInstanceSql().Claim;
         command.AddParameter("@active", InstanceStatus.Active);
         command.AddParameter("@waiting", InstanceStatus.Waiting);
         command.AddParameter("@owner", "w");

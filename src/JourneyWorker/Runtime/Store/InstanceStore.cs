@@ -7,11 +7,11 @@ namespace JourneyWorker.Runtime.Store;
 
 /// <summary>
 /// Every read and write of journey instances, their steps, outbox rows, reactions and leases goes through
-/// here (statement texts in <see cref="SqliteInstanceSql"/>). The store owns the connections, the
+/// here (statement texts in <see cref="InstanceSql"/>, one set per provider). The store owns the connections, the
 /// transactions and the <see cref="WriteGate"/>; the engine hands it runs and gets facts back ("lease
 /// lost", "reaction exists"), and holds no database context of its own.
 /// </summary>
-public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate gate, JourneyCatalog catalog)
+public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate gate, JourneyCatalog catalog, InstanceSql sql)
 {
     /// <summary>
     /// A connection kept open across several calls: a batch of the runner, or the intake writer from one
@@ -24,7 +24,7 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
         {
             var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
             await db.Database.OpenConnectionAsync(cancellationToken);
-            return new StoreSession(scope, db, gate, catalog);
+            return new StoreSession(scope, db, gate, catalog, sql);
         }
         catch
         {
@@ -38,7 +38,7 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
     /// for lifecycle changes that write their own rows (versions, profiles) together with instance rows.
     /// </summary>
     public Task<T> WriteAsync<T>(JourneyDbContext db, Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken) =>
-        StoreSession.WriteAsync(db, gate, catalog, work, cancellationToken);
+        StoreSession.WriteAsync(db, gate, catalog, sql, work, cancellationToken);
 
     /// <summary>Runs <paramref name="work"/> in one transaction on a connection of its own, under the write gate, and commits.</summary>
     public async Task<T> WriteAsync<T>(Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken)
@@ -55,7 +55,7 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
     public async Task<List<long>> ClaimAsync(string owner, int limit, long now, long leaseUntil, CancellationToken cancellationToken)
     {
         await using var session = await OpenAsync(cancellationToken);
-        await using (var probe = session.Command(SqliteInstanceSql.AnyDue))
+        await using (var probe = session.Command(sql.AnyDue))
         {
             AddRunning(probe);
             probe.AddParameter("@now", now);
@@ -65,7 +65,7 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
             }
         }
 
-        await using var claim = session.Command(SqliteInstanceSql.Claim);
+        await using var claim = session.Command(sql.Claim);
         AddRunning(claim);
         claim.AddParameter("@owner", owner);
         claim.AddParameter("@until", leaseUntil);
@@ -87,7 +87,7 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
     public async Task<long> NextDueAsync(CancellationToken cancellationToken)
     {
         await using var session = await OpenAsync(cancellationToken);
-        await using var command = session.Command(SqliteInstanceSql.NextDue);
+        await using var command = session.Command(sql.NextDue);
         AddRunning(command);
         return await command.ExecuteScalarAsync(cancellationToken) is long due ? due : long.MaxValue;
     }
@@ -96,9 +96,9 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
     public async Task<bool> AnyRunningAsync(Guid versionId, CancellationToken cancellationToken)
     {
         await using var session = await OpenAsync(cancellationToken);
-        await using var command = session.Command(SqliteInstanceSql.AnyRunning);
+        await using var command = session.Command(sql.AnyRunning);
         AddRunning(command);
-        command.AddParameter("@version", SqlValues.Guid(versionId));
+        command.AddParameter("@version", sql.Guid(versionId));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 1;
     }
 
@@ -106,7 +106,7 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
     public async Task<string?> TrackedLinkAsync(long outboxMessageId, int index, CancellationToken cancellationToken)
     {
         await using var session = await OpenAsync(cancellationToken);
-        await using var command = session.Command(SqliteInstanceSql.TrackedLink);
+        await using var command = session.Command(sql.TrackedLink);
         command.AddParameter("@id", outboxMessageId);
         command.AddParameter("@index", index);
         return await command.ExecuteScalarAsync(cancellationToken) as string;
@@ -116,7 +116,7 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
     public async Task<MessageOwner?> MessageOwnerAsync(long outboxMessageId, CancellationToken cancellationToken)
     {
         await using var session = await OpenAsync(cancellationToken);
-        return await StoreTransaction.MessageOwnerAsync(session.Command(SqliteInstanceSql.MessageOwner), outboxMessageId, cancellationToken);
+        return await StoreTransaction.MessageOwnerAsync(session.Command(sql.MessageOwner), outboxMessageId, cancellationToken);
     }
 
     /// <summary>Instances by status, for the metrics endpoint.</summary>

@@ -19,7 +19,7 @@ public sealed partial class StoreSession
         _gate.RunAsync(async () =>
         {
             await using var transaction = await Db.Database.GetDbConnection().BeginTransactionAsync(cancellationToken);
-            await using var commands = new RunCommands(transaction);
+            await using var commands = new RunCommands(transaction, _sql);
             var written = new List<InstanceRun>(runs.Count);
             HashSet<Guid>? ended = null;
             foreach (var run in runs.Where(r => !r.Lost && !r.Released))
@@ -41,7 +41,7 @@ public sealed partial class StoreSession
             }
             if (ended is not null)
             {
-                await StoreTransaction.FinishClosedVersionsAsync(transaction, ended, runs.First().Now.UtcDateTime, cancellationToken);
+                await StoreTransaction.FinishClosedVersionsAsync(transaction, _sql, ended, runs.First().Now.UtcDateTime, cancellationToken);
             }
             await transaction.CommitAsync(cancellationToken);
             foreach (var run in written)
@@ -151,17 +151,17 @@ public sealed partial class StoreSession
     }
 
     /// <summary>The batch's statements, each prepared once per transaction and reused for every row.</summary>
-    private sealed class RunCommands(DbTransaction transaction) : IAsyncDisposable
+    private sealed class RunCommands(DbTransaction transaction, InstanceSql sql) : IAsyncDisposable
     {
-        public DbCommand UpdateInstance { get; } = Create(transaction, SqliteInstanceSql.UpdateInstance,
+        public DbCommand UpdateInstance { get; } = Create(transaction, sql.UpdateInstance,
             "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil");
-        public DbCommand InsertStep { get; } = Create(transaction, SqliteInstanceSql.InsertStep, "@instance", "@seq", "@node", "@outcome", "@at", "@detail");
-        public DbCommand InsertOutbox { get; } = Create(transaction, SqliteInstanceSql.InsertOutbox,
+        public DbCommand InsertStep { get; } = Create(transaction, sql.InsertStep, "@instance", "@seq", "@node", "@outcome", "@at", "@detail");
+        public DbCommand InsertOutbox { get; } = Create(transaction, sql.InsertOutbox,
             "@instance", "@node", "@channel", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");
-        public DbCommand UpdateOutbox { get; } = Create(transaction, SqliteInstanceSql.UpdateOutbox, "@id", "@status", "@attempts", "@error", "@sent");
-        public DbCommand InsertLink { get; } = Create(transaction, SqliteInstanceSql.InsertLink, "@outbox", "@index", "@url");
-        public DbCommand RetireToken { get; } = Create(transaction, SqliteInstanceSql.RetireToken, "@id", "@at");
-        public DbCommand Reaction { get; } = Create(transaction, SqliteInstanceSql.ReactionExists, "@instance", "@node", "@kind");
+        public DbCommand UpdateOutbox { get; } = Create(transaction, sql.UpdateOutbox, "@id", "@status", "@attempts", "@error", "@sent");
+        public DbCommand InsertLink { get; } = Create(transaction, sql.InsertLink, "@outbox", "@index", "@url");
+        public DbCommand RetireToken { get; } = Create(transaction, sql.RetireToken, "@id", "@at");
+        public DbCommand Reaction { get; } = Create(transaction, sql.ReactionExists, "@instance", "@node", "@kind");
 
         public async ValueTask DisposeAsync()
         {

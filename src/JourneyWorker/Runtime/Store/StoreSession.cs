@@ -16,13 +16,15 @@ public sealed partial class StoreSession : IAsyncDisposable
     private readonly AsyncServiceScope _scope;
     private readonly WriteGate _gate;
     private readonly JourneyCatalog _catalog;
+    private readonly InstanceSql _sql;
 
-    internal StoreSession(AsyncServiceScope scope, JourneyDbContext db, WriteGate gate, JourneyCatalog catalog)
+    internal StoreSession(AsyncServiceScope scope, JourneyDbContext db, WriteGate gate, JourneyCatalog catalog, InstanceSql sql)
     {
         _scope = scope;
         Db = db;
         _gate = gate;
         _catalog = catalog;
+        _sql = sql;
     }
 
     internal JourneyDbContext Db { get; }
@@ -32,27 +34,27 @@ public sealed partial class StoreSession : IAsyncDisposable
     /// <summary>Runs <paramref name="work"/> in one transaction under the write gate and commits it.</summary>
     public async Task<T> WriteAsync<T>(Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
-        var result = await WriteAsync(Db, _gate, _catalog, work, cancellationToken);
+        var result = await WriteAsync(Db, _gate, _catalog, _sql, work, cancellationToken);
         // A kept session must not grow: nothing tracked survives a commit.
         Db.ChangeTracker.Clear();
         return result;
     }
 
     internal static Task<T> WriteAsync<T>(
-        JourneyDbContext db, WriteGate gate, JourneyCatalog catalog, Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        JourneyDbContext db, WriteGate gate, JourneyCatalog catalog, InstanceSql sql, Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken) =>
         gate.RunAsync(async () =>
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var result = await work(new StoreTransaction(db, transaction.GetDbTransaction(), catalog));
+            var result = await work(new StoreTransaction(db, transaction.GetDbTransaction(), catalog, sql));
             await transaction.CommitAsync(cancellationToken);
             return result;
         }, cancellationToken);
 
-    internal DbCommand Command(string sql)
+    internal DbCommand Command(string text)
     {
         var command = Db.Database.GetDbConnection().CreateCommand();
         command.Transaction = Db.Database.CurrentTransaction?.GetDbTransaction();
-        command.CommandText = sql;
+        command.CommandText = text;
         return command;
     }
 
@@ -121,8 +123,8 @@ public sealed partial class StoreSession : IAsyncDisposable
 
     private async Task<List<JourneyInstance>> LoadInstancesAsync(IReadOnlyCollection<long> ids, string owner, CancellationToken cancellationToken)
     {
-        await using var command = Command(SqliteInstanceSql.BatchInstances);
-        command.AddParameter("@ids", System.Text.Json.JsonSerializer.Serialize(ids));
+        await using var command = Command(_sql.BatchInstances);
+        command.AddParameter("@ids", _sql.Ids(ids));
         command.AddParameter("@owner", owner);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var instances = new List<JourneyInstance>(ids.Count);
@@ -155,8 +157,8 @@ public sealed partial class StoreSession : IAsyncDisposable
     /// <summary>The profiles with their identities and push tokens, by id, in one round of three indexed lookups.</summary>
     private async Task<Dictionary<long, Profile>> LoadProfilesAsync(List<long> ids, CancellationToken cancellationToken)
     {
-        await using var command = Command(SqliteInstanceSql.BatchProfiles);
-        command.AddParameter("@ids", System.Text.Json.JsonSerializer.Serialize(ids));
+        await using var command = Command(_sql.BatchProfiles);
+        command.AddParameter("@ids", _sql.Ids(ids));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var profiles = new Dictionary<long, Profile>(ids.Count);
         while (await reader.ReadAsync(cancellationToken))

@@ -17,17 +17,17 @@ public sealed record WaitingInstance(long Id, long ProfileId, string WaitingFor,
 /// writes that other features make as part of their own unit of work — an event's group commit, a
 /// reaction, a chunk of Read Audience, a journey stopped, a profile forgotten.
 /// </summary>
-public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transaction, JourneyCatalog catalog)
+public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transaction, JourneyCatalog catalog, InstanceSql sql)
 {
     /// <summary>The caller's context, enlisted in this transaction, for its own rows (events, versions, profiles).</summary>
     public JourneyDbContext Db => db;
 
     /// <summary>A command in this transaction, for a statement of another concern that must commit with these writes.</summary>
-    public DbCommand Command(string sql)
+    public DbCommand Command(string text)
     {
         var command = transaction.Connection!.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = sql;
+        command.CommandText = text;
         return command;
     }
 
@@ -43,8 +43,8 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         {
             return found;
         }
-        await using var command = Command(SqliteInstanceSql.WaitingForEvents);
-        command.AddParameter("@ids", JsonSerializer.Serialize(profileIds));
+        await using var command = Command(sql.WaitingForEvents);
+        command.AddParameter("@ids", sql.Ids(profileIds));
         command.AddParameter("@waiting", InstanceStatus.Waiting);
         command.AddParameter("@eventPrefix", WaitKeys.EventPrefix + "%");
         await ReadWaitingAsync(command, found, cancellationToken);
@@ -55,7 +55,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
     public async Task<List<WaitingInstance>> FindWaitingAsync(long instanceId, string waitingFor, CancellationToken cancellationToken)
     {
         var found = new List<WaitingInstance>(1);
-        await using var command = Command(SqliteInstanceSql.WaitingFor);
+        await using var command = Command(sql.WaitingFor);
         command.AddParameter("@id", instanceId);
         command.AddParameter("@waiting", InstanceStatus.Waiting);
         command.AddParameter("@waitingFor", waitingFor);
@@ -69,7 +69,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         while (await reader.ReadAsync(cancellationToken))
         {
             found.Add(new WaitingInstance(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
-                Guid.Parse(reader.GetString(3)), reader.IsDBNull(4) ? null : reader.GetString(4)));
+                reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
         }
     }
 
@@ -96,7 +96,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
                 continue;
             }
 
-            await using var resume = Command(SqliteInstanceSql.Resume);
+            await using var resume = Command(sql.Resume);
             InstanceStore.AddRunning(resume);
             resume.AddParameter("@id", candidate.Id);
             resume.AddParameter("@next", node.Next);
@@ -110,7 +110,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
                 continue;
             }
 
-            await using var step = Command(SqliteInstanceSql.InsertStep);
+            await using var step = Command(sql.InsertStep);
             step.AddParameter("@instance", candidate.Id);
             step.AddParameter("@seq", Convert.ToInt32(result, CultureInfo.InvariantCulture));
             step.AddParameter("@node", node.Id!);
@@ -126,7 +126,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
     /// <summary>Records the first reaction of a kind to a message; false when it was already recorded.</summary>
     public async Task<bool> InsertReactionAsync(long outboxMessageId, string kind, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = Command(SqliteInstanceSql.InsertReaction);
+        await using var command = Command(sql.InsertReaction);
         command.AddParameter("@id", outboxMessageId);
         command.AddParameter("@kind", kind);
         command.AddParameter("@at", now.UtcDateTime);
@@ -134,7 +134,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
     }
 
     public Task<MessageOwner?> MessageOwnerAsync(long outboxMessageId, CancellationToken cancellationToken) =>
-        MessageOwnerAsync(Command(SqliteInstanceSql.MessageOwner), outboxMessageId, cancellationToken);
+        MessageOwnerAsync(Command(sql.MessageOwner), outboxMessageId, cancellationToken);
 
     internal static async Task<MessageOwner?> MessageOwnerAsync(DbCommand command, long outboxMessageId, CancellationToken cancellationToken)
     {
@@ -161,8 +161,8 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
             return created;
         }
 
-        await using var insert = AdmitCommand(SqliteInstanceSql.AdmitProfiles, journey, testOnly, now, context);
-        insert.AddParameter("@ids", JsonSerializer.Serialize(profileIds));
+        await using var insert = AdmitCommand(sql.AdmitProfiles, journey, testOnly, now, context);
+        insert.AddParameter("@ids", sql.Ids(profileIds));
         await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -187,7 +187,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
 
         // The fragment's text holds no client data: literals and paths are parameters (see ExpressionSql).
         var (admitted, last) = (0, afterId);
-        await using (var insert = AdmitCommand(SqliteInstanceSql.Admit($"({SqliteInstanceSql.Members(members.Sql)})", "1", "ProfileId"), journey, testOnly, now, null))
+        await using (var insert = AdmitCommand(sql.Admit($"({sql.Members(members.Sql)})", "1", "ProfileId"), journey, testOnly, now, null))
         {
             AddMemberParameters(insert, members, afterId, limit);
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
@@ -203,8 +203,8 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         }
 
         // Some were skipped or the audience ran out: only then is the page looked at again to learn which.
-        await using var probe = Command(SqliteInstanceSql.CountMembers(members.Sql));
-        probe.AddParameter("@testOnly", testOnly ? 1 : 0);
+        await using var probe = Command(sql.CountMembers(members.Sql));
+        probe.AddParameter("@testOnly", testOnly);
         AddMemberParameters(probe, members, afterId, limit);
         await using var page = await probe.ExecuteReaderAsync(cancellationToken);
         await page.ReadAsync(cancellationToken);
@@ -221,21 +221,21 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         }
     }
 
-    private DbCommand AdmitCommand(string sql, CompiledJourney journey, bool testOnly, DateTimeOffset now, string? context)
+    private DbCommand AdmitCommand(string text, CompiledJourney journey, bool testOnly, DateTimeOffset now, string? context)
     {
-        var command = Command(sql);
+        var command = Command(text);
         InstanceStore.AddRunning(command);
-        command.AddParameter("@journey", SqlValues.Guid(journey.Version.JourneyId));
-        command.AddParameter("@version", SqlValues.Guid(journey.Version.Id));
+        command.AddParameter("@journey", sql.Guid(journey.Version.JourneyId));
+        command.AddParameter("@version", sql.Guid(journey.Version.Id));
         command.AddParameter("@node", (object?)journey.Start!.Next ?? DBNull.Value);
         command.AddParameter("@now", now.ToUnixTimeMilliseconds());
         command.AddParameter("@context", context ?? "{}");
-        command.AddParameter("@test", testOnly ? 1 : 0);
+        command.AddParameter("@test", testOnly);
         command.AddParameter("@firstSeq", StoredSteps.FirstSeq);
         command.AddParameter("@deadline", (now + journey.Timeout).ToUnixTimeMilliseconds());
         command.AddParameter("@entered", now.UtcDateTime);
-        command.AddParameter("@testOnly", testOnly ? 1 : 0);
-        command.AddParameter("@reentry", journey.ReentranceAllowed ? 1 : 0);
+        command.AddParameter("@testOnly", testOnly);
+        command.AddParameter("@reentry", journey.ReentranceAllowed);
         command.AddParameter("@cutoff", (now - journey.ReentranceWait).UtcDateTime);
         return command;
     }
@@ -245,13 +245,13 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
     {
         foreach (var versionId in versionIds)
         {
-            foreach (var sql in new[] { SqliteInstanceSql.ExitSteps, SqliteInstanceSql.ExitInstances })
+            foreach (var text in new[] { sql.ExitSteps, sql.ExitInstances })
             {
-                await using var command = Command(sql);
+                await using var command = Command(text);
                 InstanceStore.AddRunning(command);
-                command.AddParameter("@version", SqlValues.Guid(versionId));
+                command.AddParameter("@version", sql.Guid(versionId));
                 command.AddParameter("@at", now);
-                if (sql == SqliteInstanceSql.ExitSteps)
+                if (text == sql.ExitSteps)
                 {
                     command.AddParameter("@outcome", StepOutcome.Exited);
                     command.AddParameter("@detail", detail);
@@ -281,22 +281,23 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         await db.OutboxMessages.Where(m => ids.Contains(m.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await db.InstanceSteps.Where(s => ids.Contains(s.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await instances.ExecuteDeleteAsync(cancellationToken);
-        await FinishClosedVersionsAsync(transaction, versions, now, cancellationToken);
+        await FinishClosedVersionsAsync(transaction, sql, versions, now, cancellationToken);
     }
 
     /// <summary>Marks finished those of the versions that are closed and have no running instance left.</summary>
     public Task FinishClosedVersionsAsync(IEnumerable<Guid> versionIds, DateTime now, CancellationToken cancellationToken) =>
-        FinishClosedVersionsAsync(transaction, versionIds, now, cancellationToken);
+        FinishClosedVersionsAsync(transaction, sql, versionIds, now, cancellationToken);
 
-    internal static async Task FinishClosedVersionsAsync(DbTransaction transaction, IEnumerable<Guid> versionIds, DateTime now, CancellationToken cancellationToken)
+    internal static async Task FinishClosedVersionsAsync(
+        DbTransaction transaction, InstanceSql sql, IEnumerable<Guid> versionIds, DateTime now, CancellationToken cancellationToken)
     {
         foreach (var versionId in versionIds)
         {
             await using var command = transaction.Connection!.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = SqliteInstanceSql.FinishVersion;
+            command.CommandText = sql.FinishVersion;
             InstanceStore.AddRunning(command);
-            command.AddParameter("@version", SqlValues.Guid(versionId));
+            command.AddParameter("@version", sql.Guid(versionId));
             command.AddParameter("@finished", JourneyStatus.Finished);
             command.AddParameter("@closed", JourneyStatus.Closed);
             command.AddParameter("@at", now);

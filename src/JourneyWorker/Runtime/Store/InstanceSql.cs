@@ -1,0 +1,140 @@
+namespace JourneyWorker.Runtime.Store;
+
+/// <summary>
+/// Every statement the instance store runs, in one place per provider (in the spirit of Quartz's
+/// StdAdoConstants and its driver delegates): the statements here are plain SQL that SQLite and PostgreSQL
+/// both run; <see cref="SqliteInstanceSql"/> and <see cref="PostgreSqlInstanceSql"/> hold the ones that differ
+/// (claims, id lists, upserts, JSON). State names are never spelled in SQL: they are parameters bound from
+/// <see cref="Data.InstanceStatus"/>, <see cref="Data.StepOutcome"/> and <c>JourneyStatus</c>. Parameter names use
+/// '@', which both ADO.NET providers understand.
+/// </summary>
+public abstract class InstanceSql
+{
+    /// <summary>A Guid as the provider stores it (EF Core's SQLite provider: upper-case text; PostgreSQL: uuid).</summary>
+    public abstract object Guid(Guid value);
+
+    /// <summary>A list of ids as one parameter (SQLite: a JSON array read with json_each; PostgreSQL: a bigint[]).</summary>
+    public abstract object Ids(IReadOnlyCollection<long> ids);
+
+    /// <summary>A read first: an idle poll then takes no write lock and no place in the write gate.</summary>
+    public virtual string AnyDue => """
+        SELECT EXISTS (
+            SELECT 1 FROM "JourneyInstances"
+            WHERE "Status" IN (@active, @waiting) AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now))
+        """;
+
+    /// <summary>One atomic UPDATE stamps owner and lease expiry on due rows that no live lease holds.</summary>
+    public abstract string Claim { get; }
+
+    /// <summary>The earliest due time of any running instance: index seeks, one per status.</summary>
+    public virtual string NextDue => """
+        SELECT min("m") FROM (
+            SELECT min("DueAt") AS "m" FROM "JourneyInstances" WHERE "Status" = @active
+            UNION ALL
+            SELECT min("DueAt") FROM "JourneyInstances" WHERE "Status" = @waiting)
+        """;
+
+    public abstract string BatchInstances { get; }
+
+    /// <summary>Profiles with their identities and push tokens: one round of three indexed lookups.</summary>
+    public abstract string BatchProfiles { get; }
+
+    /// <summary>Accepted only while the lease is still ours.</summary>
+    public virtual string UpdateInstance => """
+        UPDATE "JourneyInstances"
+        SET "Status" = @status, "NodeId" = @node, "DueAt" = @due, "WaitingFor" = @waiting, "NextSeq" = @seq,
+            "EndedAt" = @ended, "EndReason" = @reason, "LeaseOwner" = @leaseOwner, "LeaseUntil" = @leaseUntil
+        WHERE "Id" = @id AND "LeaseOwner" = @owner
+        """;
+
+    public virtual string InsertStep => """
+        INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail") VALUES (@instance, @seq, @node, @outcome, @at, @detail)
+        """;
+
+    public virtual string InsertOutbox => """
+        INSERT INTO "OutboxMessages" ("InstanceId", "NodeId", "Channel", "MessageId", "Status", "Attempts", "Error", "CreatedAt", "SentAt")
+        VALUES (@instance, @node, @channel, @messageId, @status, @attempts, @error, @created, @sent)
+        RETURNING "Id"
+        """;
+
+    public virtual string UpdateOutbox => """
+        UPDATE "OutboxMessages" SET "Status" = @status, "Attempts" = @attempts, "Error" = @error, "SentAt" = @sent WHERE "Id" = @id
+        """;
+
+    /// <summary>A link recorded by an earlier attempt of the message stays as it was: its token is already out there.</summary>
+    public abstract string InsertLink { get; }
+
+    public virtual string RetireToken => """UPDATE "PushTokens" SET "RetiredAt" = @at WHERE "Id" = @id""";
+
+    public virtual string ReactionExists => """
+        SELECT EXISTS (
+            SELECT 1 FROM "MessageReactions" r JOIN "OutboxMessages" m ON m."Id" = r."OutboxMessageId"
+            WHERE m."InstanceId" = @instance AND m."NodeId" = @node AND r."Kind" = @kind)
+        """;
+
+    /// <summary>Succeeds only if the instance still waits for exactly that and no live lease holds it: a race with its timeout is decided once.</summary>
+    public abstract string Resume { get; }
+
+    /// <summary>Instances of these profiles waiting for any event: the (ProfileId, WaitingFor) index once per profile.</summary>
+    public abstract string WaitingForEvents { get; }
+
+    public virtual string WaitingFor => """
+        SELECT "Id", "ProfileId", "WaitingFor", "JourneyVersionId", "NodeId" FROM "JourneyInstances"
+        WHERE "Id" = @id AND "Status" = @waiting AND "WaitingFor" = @waitingFor
+        """;
+
+    public virtual string MessageOwner => """
+        SELECT m."InstanceId", m."NodeId", i."ProfileId" FROM "OutboxMessages" m LEFT JOIN "JourneyInstances" i ON i."Id" = m."InstanceId"
+        WHERE m."Id" = @id
+        """;
+
+    /// <summary>The first reaction of a kind counts; a repeat changes nothing (unique (message, kind)).</summary>
+    public abstract string InsertReaction { get; }
+
+    public virtual string TrackedLink => """
+        SELECT "Url" FROM "TrackedLinks" WHERE "OutboxMessageId" = @id AND "Index" = @index
+        """;
+
+    /// <summary>Why each running instance of a version ends, in its history (at its next seq).</summary>
+    public virtual string ExitSteps => """
+        INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail")
+        SELECT "Id", "NextSeq", COALESCE("NodeId", '-'), @outcome, @at, @detail
+        FROM "JourneyInstances" WHERE "JourneyVersionId" = @version AND "Status" IN (@active, @waiting)
+        """;
+
+    public virtual string ExitInstances => """
+        UPDATE "JourneyInstances"
+        SET "Status" = @exited, "EndReason" = @reason, "EndedAt" = @at, "DueAt" = NULL, "WaitingFor" = NULL, "LeaseOwner" = NULL,
+            "NextSeq" = "NextSeq" + 1
+        WHERE "JourneyVersionId" = @version AND "Status" IN (@active, @waiting)
+        """;
+
+    /// <summary>
+    /// A closed version whose last instance has ended is finished. UpdatedAt moves forward with the change (it keys
+    /// the compiled versions the engine caches; a finished version runs nothing, so a same-tick stamp is harmless).
+    /// </summary>
+    public virtual string FinishVersion => """
+        UPDATE "JourneyVersions" SET "Status" = @finished, "UpdatedAt" = CASE WHEN @at > "UpdatedAt" THEN @at ELSE "UpdatedAt" END
+        WHERE "Id" = @version AND "Status" = @closed
+          AND NOT EXISTS (SELECT 1 FROM "JourneyInstances" WHERE "JourneyVersionId" = @version AND "Status" IN (@active, @waiting))
+        """;
+
+    public virtual string AnyRunning => """
+        SELECT EXISTS (SELECT 1 FROM "JourneyInstances" WHERE "JourneyVersionId" = @version AND "Status" IN (@active, @waiting))
+        """;
+
+    /// <summary>
+    /// New instances for the profiles (p) of <paramref name="profiles"/> that pass <paramref name="condition"/>, skipping
+    /// profiles already running in the journey (any version) or refused by its re-entrance rules.
+    /// </summary>
+    public abstract string Admit(string profiles, string condition, string returning);
+
+    /// <summary>Admits the profiles whose ids are in @ids.</summary>
+    public abstract string AdmitProfiles { get; }
+
+    /// <summary>The audience's next members after @after (test profiles only in test mode); the fragment's values are @p0…</summary>
+    public abstract string Members(string membersSql);
+
+    /// <summary>How many members a page of <see cref="Members"/> holds, and the last one.</summary>
+    public string CountMembers(string membersSql) => $"""SELECT count(*), max("Id") FROM ({Members(membersSql)}) AS "page" """;
+}

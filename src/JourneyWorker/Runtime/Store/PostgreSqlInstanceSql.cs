@@ -1,0 +1,98 @@
+namespace JourneyWorker.Runtime.Store;
+
+/// <summary>
+/// The instance store's statements that are PostgreSQL's own: claims that skip rows another worker holds
+/// (FOR UPDATE SKIP LOCKED), id lists as bigint[] (= ANY), ON CONFLICT DO NOTHING, jsonb for the instance
+/// context. A parameter that may be NULL where PostgreSQL cannot infer its type is cast.
+/// </summary>
+public sealed class PostgreSqlInstanceSql : InstanceSql
+{
+    public override object Guid(Guid value) => value;
+
+    public override object Ids(IReadOnlyCollection<long> ids) => ids as long[] ?? [.. ids];
+
+    /// <summary>Rows another worker is claiming right now are skipped, not waited for: N workers claim disjoint batches.</summary>
+    public override string Claim => """
+        UPDATE "JourneyInstances" SET "LeaseOwner" = @owner, "LeaseUntil" = @until
+        WHERE "Id" IN (
+            SELECT "Id" FROM "JourneyInstances"
+            WHERE "Status" IN (@active, @waiting) AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now)
+            ORDER BY "DueAt"
+            LIMIT @limit
+            FOR UPDATE SKIP LOCKED)
+        RETURNING "Id"
+        """;
+
+    public override string BatchInstances => """
+        SELECT "Id", "JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "WaitingFor", "LeaseOwner", "LeaseUntil",
+               "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "EndedAt", "EndReason"
+        FROM "JourneyInstances" WHERE "Id" = ANY(@ids) AND "LeaseOwner" = @owner
+        ORDER BY "Id"
+        """;
+
+    /// <summary>Profiles with their identities and push tokens: one round trip of three indexed lookups.</summary>
+    public override string BatchProfiles => """
+        SELECT "Id", "Attributes", "ConsentEmail", "ConsentPush", "IsTest" FROM "Profiles" WHERE "Id" = ANY(@ids);
+        SELECT "Id", "ProfileId", "Namespace", "Value" FROM "ProfileIdentities" WHERE "ProfileId" = ANY(@ids);
+        SELECT "Id", "ProfileId", "Token", "Platform", "RetiredAt" FROM "PushTokens" WHERE "ProfileId" = ANY(@ids);
+        """;
+
+    /// <summary>A link recorded by an earlier attempt of the message stays as it was: its token is already out there.</summary>
+    public override string InsertLink => """
+        INSERT INTO "TrackedLinks" ("OutboxMessageId", "Index", "Url") VALUES (@outbox, @index, @url) ON CONFLICT DO NOTHING
+        """;
+
+    /// <summary>
+    /// Succeeds only if the instance still waits for exactly that and no live lease holds it: a race with its timeout
+    /// is decided once. The event's payload is kept as events.&lt;name&gt; (the events object made when missing).
+    /// </summary>
+    public override string Resume => """
+        UPDATE "JourneyInstances"
+        SET "Status" = @active, "NodeId" = @next, "DueAt" = @now, "WaitingFor" = NULL,
+            "LeaseOwner" = NULL, "LeaseUntil" = NULL, "NextSeq" = "NextSeq" + 1,
+            "Context" = CASE WHEN CAST(@eventName AS text) IS NULL THEN "Context"
+                             ELSE jsonb_set(
+                                 jsonb_set(CAST("Context" AS jsonb), '{events}', COALESCE(CAST("Context" AS jsonb) -> 'events', '{}'::jsonb)),
+                                 ARRAY['events', CAST(@eventName AS text)], CAST(CAST(@payload AS text) AS jsonb))::text END
+        WHERE "Id" = @id AND "Status" = @waiting AND "WaitingFor" = @waitingFor
+          AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now) AND "DueAt" > @now
+        RETURNING "NextSeq" - 1
+        """;
+
+    /// <summary>Instances of these profiles waiting for any event: the (ProfileId, WaitingFor) index once per profile.</summary>
+    public override string WaitingForEvents => """
+        SELECT "Id", "ProfileId", "WaitingFor", "JourneyVersionId", "NodeId" FROM "JourneyInstances"
+        WHERE "ProfileId" = ANY(@ids) AND "Status" = @waiting AND "WaitingFor" LIKE @eventPrefix
+        """;
+
+    /// <summary>The first reaction of a kind counts; a repeat changes nothing (unique (message, kind)).</summary>
+    public override string InsertReaction => """
+        INSERT INTO "MessageReactions" ("OutboxMessageId", "Kind", "At") VALUES (@id, @kind, @at) ON CONFLICT DO NOTHING
+        """;
+
+    public override string Admit(string profiles, string condition, string returning) => AdmitText(profiles, condition, returning);
+
+    private static string AdmitText(string profiles, string condition, string returning) => $"""
+        INSERT INTO "JourneyInstances"
+            ("JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt")
+        SELECT @journey, @version, p."Id", @active, CAST(@node AS text), @now, @context, @test, @firstSeq, @deadline, @entered
+        FROM {profiles} p
+        WHERE {condition}
+          AND (NOT @testOnly OR p."IsTest")
+          AND NOT EXISTS (
+              SELECT 1 FROM "JourneyInstances" i
+              WHERE i."JourneyId" = @journey AND i."ProfileId" = p."Id"
+                AND (i."Status" IN (@active, @waiting) OR NOT @reentry OR i."EndedAt" > @cutoff))
+        ORDER BY p."Id"
+        ON CONFLICT DO NOTHING
+        RETURNING "{returning}"
+        """;
+
+    public override string AdmitProfiles { get; } = AdmitText("\"Profiles\"", "p.\"Id\" = ANY(@ids)", "Id");
+
+    public override string Members(string membersSql) => $"""
+        SELECT "Id", "IsTest" FROM "Profiles"
+        WHERE "Id" > @after AND ({membersSql}) AND (NOT @testOnly OR "IsTest")
+        ORDER BY "Id" LIMIT @limit
+        """;
+}

@@ -31,7 +31,7 @@ public abstract class InstanceSql
         SELECT min("m") FROM (
             SELECT min("DueAt") AS "m" FROM "JourneyInstances" WHERE "Status" = @active
             UNION ALL
-            SELECT min("DueAt") FROM "JourneyInstances" WHERE "Status" = @waiting)
+            SELECT min("DueAt") FROM "JourneyInstances" WHERE "Status" = @waiting) AS "due"
         """;
 
     public abstract string BatchInstances { get; }

@@ -40,7 +40,7 @@ builder.Services.AddAudiences();
 builder.Services.AddEventConfigs();
 builder.Services.AddChannels();
 builder.Services.AddTracking();
-builder.Services.AddRuntime();
+builder.Services.AddRuntime(builder.Configuration);
 builder.Services.AddJourneys();
 builder.Services.AddEventIntake();
 

@@ -1,4 +1,5 @@
 using JourneyWorker.Data;
+using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys.Model;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -6,15 +7,31 @@ using Quartz;
 
 namespace JourneyWorker.Runtime;
 
-/// <summary>Keeps Quartz triggers in step with journeys: the poller, and one Read Audience schedule per live (or test-mode) version.</summary>
+/// <summary>
+/// Keeps Quartz triggers in step with journeys: the poller (every process, in memory), and one Read Audience schedule
+/// per live (or test-mode) version — in memory on SQLite, in the clustered store on PostgreSQL, so that each
+/// occurrence fires on exactly one worker. Misfires (every worker down when a read was due): a once-read fires
+/// as soon as a worker is back; a daily, weekly or cron read fires once for what was missed, then keeps its times.
+/// </summary>
 public sealed partial class JourneySchedules(
     ISchedulerFactory schedulers,
     IServiceScopeFactory scopes,
     JourneyCatalog catalog,
+    JourneyConnections connections,
     IOptions<RuntimeOptions> options,
     TimeProvider time,
     ILogger<JourneySchedules> logger) : IHostedService
 {
+    /// <summary>The name of the clustered scheduler (PostgreSQL): one name shared by every worker of the cluster.</summary>
+    public const string ClusteredScheduler = "journeyworker-schedules";
+
+    private bool Clustered => connections.Provider == StorageProvider.PostgreSql;
+
+    private async Task<IScheduler> ReadsAsync(CancellationToken cancellationToken) => Clustered
+        ? await schedulers.LookupScheduler(ClusteredScheduler, cancellationToken)
+            ?? throw new InvalidOperationException($"The clustered Quartz scheduler '{ClusteredScheduler}' has not started.")
+        : await schedulers.GetScheduler(cancellationToken);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!options.Value.Enabled)
@@ -34,8 +51,14 @@ public sealed partial class JourneySchedules(
         var versions = await db.JourneyVersions.AsNoTracking()
             .Where(v => v.Status == JourneyStatus.Live || (v.Status == JourneyStatus.Draft && v.TestMode))
             .Select(v => v.Id).ToListAsync(cancellationToken);
+        var reads = await ReadsAsync(cancellationToken);
         foreach (var id in versions)
         {
+            // Another worker of the cluster may have scheduled it already: its trigger (and next fire time) stays.
+            if (Clustered && await reads.GetJobDetail(JobKeyFor(id), cancellationToken) is not null)
+            {
+                continue;
+            }
             await ScheduleAsync(db, id, cancellationToken);
         }
     }
@@ -64,7 +87,7 @@ public sealed partial class JourneySchedules(
             return;
         }
 
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var scheduler = await ReadsAsync(cancellationToken);
         var key = JobKeyFor(versionId);
         await scheduler.DeleteJob(key, cancellationToken);
         var job = JobBuilder.Create<ReadAudienceJob>().WithIdentity(key)
@@ -75,10 +98,11 @@ public sealed partial class JourneySchedules(
         var now = time.GetUtcNow();
         trigger = (test ? "once" : schedule.Frequency ?? "once") switch
         {
-            "daily" => trigger.WithCronSchedule(DailyCron(schedule.At ?? now), c => c.InTimeZone(TimeZoneInfo.Utc)),
-            "weekly" => trigger.WithCronSchedule(WeeklyCron(schedule.At ?? now), c => c.InTimeZone(TimeZoneInfo.Utc)),
-            "cron" => trigger.WithCronSchedule(schedule.Cron!, c => c.InTimeZone(TimeZoneInfo.Utc)),
-            _ => trigger.StartAt(!test && schedule.At is { } at && at > now ? at : now),
+            "daily" => trigger.WithCronSchedule(DailyCron(schedule.At ?? now), Recurring),
+            "weekly" => trigger.WithCronSchedule(WeeklyCron(schedule.At ?? now), Recurring),
+            "cron" => trigger.WithCronSchedule(schedule.Cron!, Recurring),
+            _ => trigger.StartAt(!test && schedule.At is { } at && at > now ? at : now)
+                .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)),
         };
         await scheduler.ScheduleJob(job, trigger.Build(), new ScheduleJobOptions { Replace = true }, cancellationToken);
         LogScheduled(logger, versionId, test ? "test" : schedule.Frequency ?? "once");
@@ -90,9 +114,12 @@ public sealed partial class JourneySchedules(
         {
             return;
         }
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var scheduler = await ReadsAsync(cancellationToken);
         await scheduler.DeleteJob(JobKeyFor(versionId), cancellationToken);
     }
+
+    private static void Recurring(CronScheduleBuilder cron) =>
+        cron.InTimeZone(TimeZoneInfo.Utc).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed);
 
     private static JobKey JobKeyFor(Guid versionId) => new($"read-audience-{versionId:N}", "journeys");
 

@@ -1,12 +1,12 @@
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Audiences;
 
 /// <summary>
-/// Audience membership computed in SQLite over <c>Profiles.Attributes</c>, never by loading profiles into memory.
+/// Audience membership computed in the database (SQLite or PostgreSQL, whichever the context runs on) over
+/// <c>Profiles.Attributes</c>, never by loading profiles into memory.
 /// The rule must have been validated (<see cref="RuleChecks"/>); a rule that does not parse throws <see cref="ExpressionParseException"/>.
 /// </summary>
 public static class AudienceQuery
@@ -19,26 +19,31 @@ public static class AudienceQuery
         JourneyDbContext db, string rule, long afterId, int limit, bool testOnly, DateTimeOffset now, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        var where = Where(rule, now);
+        var dialect = db.Dialect();
+        var where = Where(rule, now, dialect);
+        // The bare column, not "= 1": SQLite stores a bool as 0/1, PostgreSQL as boolean, and both take it as a condition.
         var sql = $"SELECT \"Id\" AS \"Value\" FROM \"Profiles\" WHERE \"Id\" > @after AND {where.Sql}"
-            + (testOnly ? " AND \"IsTest\" = 1" : "") + " ORDER BY \"Id\" LIMIT @limit";
-        object[] parameters = [.. where.ToSqliteParameters(), new SqliteParameter("@after", afterId), new SqliteParameter("@limit", limit)];
+            + (testOnly ? " AND \"IsTest\"" : "") + " ORDER BY \"Id\" LIMIT @limit";
+        object[] parameters = [.. where.ToParameters(dialect), dialect.Parameter("@after", afterId), dialect.Parameter("@limit", limit)];
         return db.Database.SqlQueryRaw<long>(sql, parameters).ToListAsync(ct);
     }
 
     public static async Task<int> CountAsync(JourneyDbContext db, string rule, DateTimeOffset now, CancellationToken ct)
     {
-        var where = Where(rule, now);
+        var dialect = db.Dialect();
+        var where = Where(rule, now, dialect);
         // The fragment's text holds no client data: literals and paths are parameters (see ExpressionSql).
+        // COUNT(*) is bigint on PostgreSQL; read it as such on both.
         var sql = "SELECT COUNT(*) AS \"Value\" FROM \"Profiles\" WHERE " + where.Sql;
-        var counts = await db.Database.SqlQueryRaw<int>(sql, [.. where.ToSqliteParameters()]).ToListAsync(ct);
-        return counts.Single();
+        var counts = await db.Database.SqlQueryRaw<long>(sql, [.. where.ToParameters(dialect)]).ToListAsync(ct);
+        return checked((int)counts.Single());
     }
 
     /// <summary>
     /// The rule as a condition on a <c>Profiles</c> row (its parameters are named <c>@p0</c>, <c>@p1</c>, …), for statements
-    /// that select members themselves, such as admission's INSERT … SELECT.
+    /// that select members themselves, such as admission's INSERT … SELECT. <paramref name="dialect"/> is the database's
+    /// (<see cref="SqlDialects.Of"/>).
     /// </summary>
-    public static SqlFragment Where(string rule, DateTimeOffset now) =>
-        ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", now);
+    public static SqlFragment Where(string rule, DateTimeOffset now, SqlDialect dialect) =>
+        ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", now, dialect);
 }

@@ -32,7 +32,11 @@ public static class RuleChecks
 
         try
         {
-            _ = ExpressionSql.ToSql(expression!, "Attributes", DateTimeOffset.UnixEpoch);
+            // Either storage may run the rule (and a database can move from one to the other), so it must fit both.
+            foreach (var dialect in Enum.GetValues<SqlDialect>())
+            {
+                _ = ExpressionSql.ToSql(expression!, "Attributes", DateTimeOffset.UnixEpoch, dialect);
+            }
             return null;
         }
         catch (ExpressionParseException e)

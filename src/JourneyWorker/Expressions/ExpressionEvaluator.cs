@@ -6,15 +6,15 @@ using System.Text.Json.Nodes;
 namespace JourneyWorker.Expressions;
 
 /// <summary>
-/// Evaluates an expression in memory. <see cref="ExpressionSql"/> translates the same semantics to SQLite and a test
-/// holds the two to the same answer on random data, so a change here needs the same change there.
+/// Evaluates an expression in memory. <see cref="ExpressionSql"/> translates the same semantics to SQLite and PostgreSQL
+/// and tests hold the three to the same answer on random data, so a change here needs the same change there.
 /// <para>Semantics (two-valued: every expression is true or false, never "unknown"):</para>
 /// <list type="bullet">
 /// <item>A missing path and a JSON null are both null. <c>x = null</c> is true when x is null, <c>x != null</c> when it is not;
 /// every other comparison with a null operand is false, <c>!=</c> included. Test presence with <c>exists(x)</c>.</item>
 /// <item>Numbers compare numerically (as doubles). A string holding a plain decimal number (<c>-?[0-9]+(\.[0-9]+)?</c>,
 /// e.g. "1985") compares numerically against a number; two strings always compare as strings.</item>
-/// <item>Strings compare case-sensitively by their UTF-8 bytes (SQLite's BINARY collation); use <c>lower()</c> to ignore case.
+/// <item>Strings compare case-sensitively by their UTF-8 bytes (SQLite's BINARY collation, PostgreSQL's "C"); use <c>lower()</c> to ignore case.
 /// <c>lower()</c> folds ASCII letters only, as SQLite's lower() does.</item>
 /// <item>Booleans equal booleans only and have no order. Objects and arrays equal nothing and have no order.
 /// Values of different types are never equal, so <c>!=</c> between two non-null values of different types is true.</item>

@@ -1,35 +1,26 @@
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
 
 namespace JourneyWorker.Expressions;
 
 /// <summary>
-/// A SQLite boolean expression. Parameter <c>Parameters[i]</c> binds to the name <c>@p{i}</c> (named parameters,
-/// usable with <see cref="SqliteCommand"/> and with EF's <c>FromSqlRaw</c>/<c>SqlQueryRaw</c> via <see cref="ToSqliteParameters"/>).
-/// </summary>
-public sealed record SqlFragment(string Sql, IReadOnlyList<object?> Parameters)
-{
-    public SqliteParameter[] ToSqliteParameters() =>
-        [.. Parameters.Select((value, i) => new SqliteParameter($"@p{i}", value ?? DBNull.Value))];
-}
-
-/// <summary>
-/// Translates an expression into a SQLite WHERE fragment over a JSON text column, with exactly the semantics of
-/// <see cref="ExpressionEvaluator"/> (documented there). Every literal and every JSON path is a parameter; nothing a
-/// client wrote is spliced into the SQL text.
+/// Translates an expression into a WHERE fragment over a JSON text column, with exactly the semantics of
+/// <see cref="ExpressionEvaluator"/> (documented there), for SQLite or PostgreSQL. Every literal and every JSON path is
+/// a parameter; nothing a client wrote is spliced into the SQL text.
 /// <para>Each operand becomes a set of typed projections, each NULL unless the value has that type: <c>Num</c> (a JSON
-/// number, as REAL), <c>NumStr</c> (a numeric string, as REAL), <c>Str</c>, <c>Bool</c> (1/0), and <c>IsNull</c> (0/1,
-/// never NULL). A comparison is a COALESCE over the pairs of projections that may meet, ending in 0, so every predicate
-/// is 0 or 1 and NOT never meets SQL's unknown.</para>
+/// number, as a double), <c>NumStr</c> (a numeric string, as a double), <c>Str</c>, <c>Bool</c>, and <c>IsNull</c> (never
+/// NULL). A comparison is a COALESCE over the pairs of projections that may meet, ending in false, so every predicate is
+/// true or false and NOT never meets SQL's unknown. The dialects differ only in how a path is read and in a few functions
+/// (ExpressionSql.Sqlite.cs, ExpressionSql.PostgreSql.cs).</para>
 /// </summary>
 public static partial class ExpressionSql
 {
-    /// <summary>Nested functions multiply the SQL text; past this the rule is refused rather than sent to SQLite.</summary>
+    /// <summary>Nested functions multiply the SQL text; past this the rule is refused rather than sent to the database.</summary>
     public const int MaxSqlLength = 1_000_000;
 
+    /// <summary>A projection the operand does not have. Compare leaves out pairs that hold it; functions test for it.</summary>
     private const string NoValue = "NULL";
 
-    public static SqlFragment ToSql(Expression e, string jsonColumn, DateTimeOffset now)
+    public static SqlFragment ToSql(Expression e, string jsonColumn, DateTimeOffset now, SqlDialect dialect = SqlDialect.Sqlite)
     {
         ArgumentNullException.ThrowIfNull(e);
         if (!ColumnName().IsMatch(jsonColumn))
@@ -37,9 +28,15 @@ public static partial class ExpressionSql
             throw new ArgumentException("The column must be a plain (optionally table-qualified) identifier.", nameof(jsonColumn));
         }
 
-        var builder = new Builder(string.Join('.', jsonColumn.Split('.').Select(p => $"\"{p}\"")), now);
+        var column = string.Join('.', jsonColumn.Split('.').Select(p => $"\"{p}\""));
+        Builder builder = dialect switch
+        {
+            SqlDialect.Sqlite => new SqliteBuilder(column, now),
+            SqlDialect.PostgreSql => new PostgreSqlBuilder(column, now),
+            _ => throw new ArgumentOutOfRangeException(nameof(dialect), dialect, null),
+        };
         var root = builder.Translate(e);
-        return new SqlFragment($"(COALESCE({root.Bool}, 0) = 1)", builder.Parameters);
+        return new SqlFragment(builder.Condition(root), builder.Parameters);
     }
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$")]
@@ -47,16 +44,33 @@ public static partial class ExpressionSql
 
     private sealed record Operand(string Num, string NumStr, string Str, string Bool, string IsNull, bool IsNullLiteral = false)
     {
-        public static Operand Boolean(string condition) => new(NoValue, NoValue, NoValue, condition, "0");
-
         public int Length => Num.Length + NumStr.Length + Str.Length + Bool.Length + IsNull.Length;
     }
 
-    private sealed class Builder(string column, DateTimeOffset now)
+    /// <summary>The translation both dialects share; a dialect supplies its boolean constants, paths and string functions.</summary>
+    private abstract class Builder(DateTimeOffset now)
     {
-        private readonly Dictionary<string, string> _paths = new(StringComparer.Ordinal);
-
         public List<object?> Parameters { get; } = [];
+
+        protected abstract string True { get; }
+
+        protected abstract string False { get; }
+
+        /// <summary>The whole fragment: true exactly when the root is the boolean true.</summary>
+        public abstract string Condition(Operand root);
+
+        protected abstract Operand Path(string path);
+
+        protected abstract string Contains(Operand s, Operand x);
+
+        protected abstract string StartsWith(Operand s, Operand x);
+
+        protected abstract Operand Lower(Operand s);
+
+        protected abstract Operand Year(Operand x);
+
+        /// <summary>A string operand as it must stand in an ordering comparison (SQLite's default collation already orders by bytes).</summary>
+        protected virtual string Ordered(string str) => str;
 
         public Operand Translate(Expression e)
         {
@@ -65,10 +79,10 @@ public static partial class ExpressionSql
                 LiteralExpression l => Literal(l.Value),
                 PathExpression p => Path(p.Path),
                 FunctionExpression f => Function(f),
-                ComparisonExpression c => Operand.Boolean(Compare(c.Operator, Translate(c.Left), Translate(c.Right))),
-                InExpression i => Operand.Boolean(In(Translate(i.Value), i)),
-                NotExpression n => Operand.Boolean($"(NOT {Truthy(Translate(n.Operand))})"),
-                LogicalExpression l => Operand.Boolean(Balanced([.. l.Operands.Select(o => Truthy(Translate(o)))], l.IsAnd ? "AND" : "OR")),
+                ComparisonExpression c => Boolean(Compare(c.Operator, Translate(c.Left), Translate(c.Right))),
+                InExpression i => Boolean(In(Translate(i.Value), i)),
+                NotExpression n => Boolean($"(NOT {Truthy(Translate(n.Operand))})"),
+                LogicalExpression l => Boolean(Balanced([.. l.Operands.Select(o => Truthy(Translate(o)))], l.IsAnd ? "AND" : "OR")),
                 _ => throw new NotSupportedException(e.GetType().Name),
             };
             if (operand.Length > MaxSqlLength)
@@ -78,76 +92,41 @@ public static partial class ExpressionSql
             return operand;
         }
 
-        private string Add(object? value)
+        protected string Add(object? value)
         {
             Parameters.Add(value);
             return $"@p{Parameters.Count - 1}";
         }
 
+        protected Operand Boolean(string condition) => new(NoValue, NoValue, NoValue, condition, False);
+
+        protected string Truthy(Operand o) => $"COALESCE({o.Bool}, {False})";
+
         private Operand Literal(object? value) => value switch
         {
-            null => new Operand(NoValue, NoValue, NoValue, NoValue, "1", IsNullLiteral: true),
-            bool b => new Operand(NoValue, NoValue, NoValue, b ? "1" : "0", "0"),
-            double d => new Operand(Add(d), NoValue, NoValue, NoValue, "0"),
-            string s => new Operand(NoValue, ExpressionEvaluator.NumericString(s) is { } n ? Add(n) : NoValue, Add(s), NoValue, "0"),
+            null => new Operand(NoValue, NoValue, NoValue, NoValue, True, IsNullLiteral: true),
+            bool b => new Operand(NoValue, NoValue, NoValue, b ? True : False, False),
+            double d => new Operand(Add(d), NoValue, NoValue, NoValue, False),
+            string s => new Operand(NoValue, ExpressionEvaluator.NumericString(s) is { } n ? Add(n) : NoValue, Add(s), NoValue, False),
             _ => throw new NotSupportedException(value.GetType().Name),
         };
-
-        private Operand Path(string path)
-        {
-            if (!_paths.TryGetValue(path, out var parameter))
-            {
-                // Segments are identifiers (the parser guarantees it); quoting them keeps the JSON path unambiguous anyway.
-                parameter = _paths[path] = Add("$" + string.Concat(path.Split('.').Select(s => $".\"{s}\"")));
-            }
-
-            var type = $"json_type({column}, {parameter})";
-            var value = $"json_extract({column}, {parameter})";
-            var str = $"(CASE WHEN {type} = 'text' THEN {value} END)";
-            return new Operand(
-                $"(CASE WHEN {type} IN ('integer', 'real') THEN CAST({value} AS REAL) END)",
-                NumericString(str),
-                str,
-                $"(CASE {type} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)",
-                $"(COALESCE({type}, 'null') = 'null')");
-        }
-
-        /// <summary>The SQL twin of <see cref="ExpressionEvaluator.NumericString"/>: <c>-?[0-9]+(\.[0-9]+)?</c> as REAL, else NULL.</summary>
-        private static string NumericString(string s) =>
-            $"(CASE WHEN ({s} GLOB '[0-9]*' OR {s} GLOB '-[0-9]*') AND substr({s}, 2) NOT GLOB '*[^0-9.]*' " +
-            $"AND {s} NOT GLOB '*.*.*' AND {s} NOT GLOB '*.' THEN CAST({s} AS REAL) END)";
 
         private Operand Function(FunctionExpression f)
         {
             var args = f.Arguments.Select(Translate).ToArray();
-            switch (f.Name)
+            return f.Name switch
             {
-                case "exists":
-                    return Operand.Boolean($"(NOT {args[0].IsNull})");
-                case "contains":
-                    return Operand.Boolean($"COALESCE(instr({args[0].Str}, {args[1].Str}) > 0, 0)");
-                case "startsWith":
-                    return Operand.Boolean($"COALESCE(substr({args[0].Str}, 1, length({args[1].Str})) = {args[1].Str}, 0)");
-                case "lower":
-                    // SQLite's lower() folds ASCII only; the evaluator does the same. Digits are unchanged, so NumStr carries over.
-                    var lowered = $"lower({args[0].Str})";
-                    return new Operand(NoValue, args[0].NumStr, lowered, NoValue, $"({args[0].Str} IS NULL)");
-                case "year":
-                    var x = args[0];
-                    var year = $"(CASE WHEN {x.Num} IS NOT NULL THEN (CASE WHEN abs({x.Num}) < 1e15 AND {x.Num} = CAST(CAST({x.Num} AS INTEGER) AS REAL) THEN {x.Num} END) " +
-                        $"WHEN {x.NumStr} IS NOT NULL AND instr({x.Str}, '.') = 0 THEN {x.NumStr} " +
-                        $"WHEN {x.Str} GLOB '[0-9][0-9][0-9][0-9]-*' THEN CAST(substr({x.Str}, 1, 4) AS REAL) END)";
-                    return new Operand(year, NoValue, NoValue, NoValue, $"({year} IS NULL)");
-                case "now":
-                    return new Operand(NoValue, NoValue, Add(ExpressionEvaluator.FormatNow(now)), NoValue, "0");
-                default:
-                    throw new NotSupportedException(f.Name);
-            }
+                "exists" => Boolean($"(NOT {args[0].IsNull})"),
+                "contains" => Boolean(Contains(args[0], args[1])),
+                "startsWith" => Boolean(StartsWith(args[0], args[1])),
+                "lower" => Lower(args[0]),
+                "year" => Year(args[0]),
+                "now" => new Operand(NoValue, NoValue, Add(ExpressionEvaluator.FormatNow(now)), NoValue, False),
+                _ => throw new NotSupportedException(f.Name),
+            };
         }
 
-        private static string Truthy(Operand o) => $"COALESCE({o.Bool}, 0)";
-
-        private static string Compare(ComparisonOperator op, Operand left, Operand right)
+        private string Compare(ComparisonOperator op, Operand left, Operand right)
         {
             if (op is ComparisonOperator.Equal or ComparisonOperator.NotEqual && (left.IsNullLiteral || right.IsNullLiteral))
             {
@@ -161,14 +140,18 @@ public static partial class ExpressionSql
             }
 
             var symbol = ComparisonExpression.Symbol(op);
-            List<(string L, string R)> pairs = [(left.Num, right.Num), (left.Num, right.NumStr), (left.NumStr, right.Num), (left.Str, right.Str)];
+            List<(string L, string R)> pairs = [(left.Num, right.Num), (left.Num, right.NumStr), (left.NumStr, right.Num)];
+            if (left.Str != NoValue && right.Str != NoValue)
+            {
+                pairs.Add((Ordered(left.Str), right.Str));
+            }
             if (op == ComparisonOperator.Equal)
             {
                 pairs.Add((left.Bool, right.Bool));
             }
 
             var terms = pairs.Where(p => p.L != NoValue && p.R != NoValue).Select(p => $"({p.L} {symbol} {p.R})").ToList();
-            return terms.Count == 0 ? "0" : $"COALESCE({string.Join(", ", terms)}, 0)";
+            return terms.Count == 0 ? False : $"COALESCE({string.Join(", ", terms)}, {False})";
         }
 
         private string In(Operand value, InExpression i)
@@ -178,13 +161,13 @@ public static partial class ExpressionSql
             {
                 return Balanced([$"(NOT {value.IsNull})", .. items.Select(item => Compare(ComparisonOperator.NotEqual, value, item))], "AND");
             }
-            return items.Count == 0 ? "0" : Balanced([.. items.Select(item => Compare(ComparisonOperator.Equal, value, item))], "OR");
+            return items.Count == 0 ? False : Balanced([.. items.Select(item => Compare(ComparisonOperator.Equal, value, item))], "OR");
         }
 
-        /// <summary>Joins as a balanced tree: SQLite limits expression depth, and a flat chain of 500 terms is 500 deep.</summary>
-        private static string Balanced(IReadOnlyList<string> terms, string op) => terms.Count switch
+        /// <summary>Joins as a balanced tree: databases limit expression depth, and a flat chain of 500 terms is 500 deep.</summary>
+        private string Balanced(IReadOnlyList<string> terms, string op) => terms.Count switch
         {
-            0 => op == "AND" ? "1" : "0",
+            0 => op == "AND" ? True : False,
             1 => terms[0],
             _ => $"({Balanced([.. terms.Take(terms.Count / 2)], op)} {op} {Balanced([.. terms.Skip(terms.Count / 2)], op)})",
         };

@@ -54,7 +54,7 @@ public sealed partial class AudienceReader(
 
             var started = time.GetTimestamp();
             var now = time.GetUtcNow();
-            var members = AudienceQuery.Where(rule, now);
+            var members = AudienceQuery.Where(rule, now, db.Dialect());
             var (count, next) = await store.WriteAsync(db,
                 tx => tx.AdmitMembersAsync(journey, members, after, chunk, testOnly, now, cancellationToken), cancellationToken);
             admitted += count;

@@ -1,11 +1,15 @@
+using System.Data.Common;
 using System.Text.Json.Nodes;
 using JourneyWorker.Expressions;
 using Microsoft.Data.Sqlite;
 
 namespace JourneyWorker.Tests.Expressions;
 
-/// <summary>The in-memory evaluator and the SQL translation must select the same profiles for every rule.</summary>
-public sealed class EvaluatorSqlAgreementTests
+/// <summary>
+/// The in-memory evaluator and the SQL translation must select the same profiles for every rule, in SQLite and in
+/// PostgreSQL (see <see cref="PostgresProfiles"/> for how to give the tests a server).
+/// </summary>
+public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
 {
     internal static readonly DateTimeOffset Now = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
 
@@ -25,7 +29,10 @@ public sealed class EvaluatorSqlAgreementTests
         "person.birthYear = person.birthYear", "person.birthYear < score", "lower(name) = lower(email)",
         "not (vip or score > 3) and (exists(email) or homeAddress.city = null)", "null = null", "score != null and score != \"x\"",
         "person.birthYear in []", "person.birthYear not in []", "lower(name) = \"émile\"", "lower(homeAddress.city) < \"b\"", "year(score) = 3", "\"1985\" = person.birthYear",
+        "score > 1000000", "score < -1000000", "score = 0", "score > 0 and score < 0.000001", "score = 5e-324",
     ];
+
+    internal static readonly Lazy<Dictionary<long, JsonObject>> Profiles = new(GenerateProfiles);
 
     internal static readonly Lazy<(string File, Dictionary<long, JsonObject> Profiles)> Data = new(CreateDatabase);
 
@@ -33,36 +40,67 @@ public sealed class EvaluatorSqlAgreementTests
     [MemberData(nameof(Rules))]
     public void Sql_selects_the_profiles_the_evaluator_accepts(string rule)
     {
-        var (file, profiles) = Data.Value;
-        var expression = ExpressionParser.Parse(rule);
-        var expected = profiles.Where(p => ExpressionEvaluator.IsTrue(expression, p.Value, Now)).Select(p => p.Key).ToHashSet();
+        using var connection = OpenSqlite();
+        AssertAgreement(rule, connection, SqlDialect.Sqlite);
+    }
 
-        var fragment = ExpressionSql.ToSql(expression, "Attributes", Now);
-        using var connection = new SqliteConnection($"Data Source={file}");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT Id FROM Profiles WHERE {fragment.Sql}";
-        command.Parameters.AddRange(fragment.ToSqliteParameters());
-        var actual = new HashSet<long>();
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                actual.Add(reader.GetInt64(0));
-            }
-        }
+    [Theory]
+    [MemberData(nameof(Rules))]
+    public void PostgreSql_selects_the_profiles_the_evaluator_accepts(string rule)
+    {
+        using var connection = postgres.OpenOrSkip();
+        AssertAgreement(rule, connection, SqlDialect.PostgreSql);
+    }
+
+    private static void AssertAgreement(string rule, DbConnection connection, SqlDialect dialect)
+    {
+        var profiles = Profiles.Value;
+        var expression = ExpressionParser.Parse(rule);
+        var expected = Accepted(expression);
+        var fragment = ExpressionSql.ToSql(expression, "Attributes", Now, dialect);
+        // EF's SqlQueryRaw takes its SQL as a format string, where braces are placeholders.
+        Assert.DoesNotContain("{", fragment.Sql, StringComparison.Ordinal);
+        Assert.DoesNotContain("}", fragment.Sql, StringComparison.Ordinal);
+        var actual = Select(connection, fragment);
 
         var onlyEvaluator = expected.Except(actual).Take(3).Select(id => profiles[id].ToJsonString());
         var onlySql = actual.Except(expected).Take(3).Select(id => profiles[id].ToJsonString());
         Assert.True(expected.SetEquals(actual),
-            $"{rule}: evaluator {expected.Count}, SQL {actual.Count}.\nOnly evaluator: {string.Join("\n", onlyEvaluator)}\nOnly SQL: {string.Join("\n", onlySql)}");
+            $"{rule}: evaluator {expected.Count}, {dialect} {actual.Count}.\nOnly evaluator: {string.Join("\n", onlyEvaluator)}\nOnly SQL: {string.Join("\n", onlySql)}");
+    }
+
+    /// <summary>The ids of the profiles the evaluator accepts.</summary>
+    internal static HashSet<long> Accepted(Expression expression) =>
+        Profiles.Value.Where(p => ExpressionEvaluator.IsTrue(expression, p.Value, Now)).Select(p => p.Key).ToHashSet();
+
+    /// <summary>The ids of the profiles the fragment selects, on either database.</summary>
+    internal static HashSet<long> Select(DbConnection connection, SqlFragment fragment)
+    {
+        var dialect = connection is SqliteConnection ? SqlDialect.Sqlite : SqlDialect.PostgreSql;
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT \"Id\" FROM \"Profiles\" WHERE {fragment.Sql}";
+        command.Parameters.AddRange(fragment.ToParameters(dialect));
+        var ids = new HashSet<long>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+        return ids;
+    }
+
+    internal static SqliteConnection OpenSqlite()
+    {
+        var connection = new SqliteConnection($"Data Source={Data.Value.File}");
+        connection.Open();
+        return connection;
     }
 
     [Fact]
     public void The_rules_discriminate()
     {
         // Agreement on rules that select nothing (or everything) would prove little.
-        var (_, profiles) = Data.Value;
+        var profiles = Profiles.Value;
         var discriminating = Rules.Count(rule =>
         {
             var e = ExpressionParser.Parse(rule.Data);
@@ -75,31 +113,47 @@ public sealed class EvaluatorSqlAgreementTests
     [Fact]
     public void Literals_and_paths_are_parameters_not_sql_text()
     {
-        var fragment = ExpressionSql.ToSql(ExpressionParser.Parse("name = \"x'); DROP TABLE Profiles; --\" and a.b > 3"), "Attributes", Now);
-        Assert.DoesNotContain("DROP", fragment.Sql, StringComparison.Ordinal);
-        Assert.DoesNotContain("a.b", fragment.Sql, StringComparison.Ordinal);
-        Assert.Contains("x'); DROP TABLE Profiles; --", fragment.Parameters);
-        Assert.Contains("$.\"a\".\"b\"", fragment.Parameters);
-        Assert.Throws<ArgumentException>(() => ExpressionSql.ToSql(ExpressionParser.Parse("a"), "Attributes; DROP", Now));
+        var rule = ExpressionParser.Parse("name = \"x'); DROP TABLE Profiles; --\" and a.b > 3");
+        foreach (var dialect in Enum.GetValues<SqlDialect>())
+        {
+            var fragment = ExpressionSql.ToSql(rule, "Attributes", Now, dialect);
+            Assert.DoesNotContain("DROP", fragment.Sql, StringComparison.Ordinal);
+            Assert.DoesNotContain("a.b", fragment.Sql, StringComparison.Ordinal);
+            Assert.Contains("x'); DROP TABLE Profiles; --", fragment.Parameters);
+            Assert.Throws<ArgumentException>(() => ExpressionSql.ToSql(ExpressionParser.Parse("a"), "Attributes; DROP", Now, dialect));
+        }
+        Assert.Contains("$.\"a\".\"b\"", ExpressionSql.ToSql(rule, "Attributes", Now).Parameters);
+        Assert.Contains(ExpressionSql.ToSql(rule, "Attributes", Now, SqlDialect.PostgreSql).Parameters, p => p is string[] path && path.SequenceEqual(["a", "b"]));
     }
 
     [Fact]
     public void The_longest_rules_still_run_in_sqlite()
     {
-        // 4,000 characters of flat "or" and a 1,000-item list: SQLite's expression depth limit must not be reached.
-        var (file, _) = Data.Value;
+        using var connection = OpenSqlite();
+        AssertLongestRulesRun(connection, SqlDialect.Sqlite);
+    }
+
+    [Fact]
+    public void The_longest_rules_still_run_in_postgresql()
+    {
+        using var connection = postgres.OpenOrSkip();
+        AssertLongestRulesRun(connection, SqlDialect.PostgreSql);
+    }
+
+    /// <summary>
+    /// 4,000 characters of flat "or", of distinct bare paths, and a 1,000-item list: no expression depth limit (SQLite's),
+    /// column limit or stack depth (PostgreSQL's) may be reached, and the answer must still be the evaluator's.
+    /// </summary>
+    private static void AssertLongestRulesRun(DbConnection connection, SqlDialect dialect)
+    {
         var chain = Longest("", i => $"a{i} = {i}", " or ", "");
+        var paths = Longest("", i => $"{(char)('a' + (i % 26))}{i / 26}", " or ", "");
         var list = Longest("score in [", i => i % 2 == 0 ? $"{i}" : $"\"{i}\"", ",", "]");
-        Assert.True(chain.Length > 3900 && list.Length > 3900);
-        foreach (var rule in new[] { chain, list })
+        Assert.True(chain.Length > 3900 && paths.Length > 3900 && list.Length > 3900);
+        foreach (var rule in new[] { chain, paths, list })
         {
-            var fragment = ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", Now);
-            using var connection = new SqliteConnection($"Data Source={file}");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT COUNT(*) FROM Profiles WHERE {fragment.Sql}";
-            command.Parameters.AddRange(fragment.ToSqliteParameters());
-            Assert.IsType<long>(command.ExecuteScalar());
+            var expression = ExpressionParser.Parse(rule);
+            Assert.Equal(Accepted(expression), Select(connection, ExpressionSql.ToSql(expression, "Attributes", Now, dialect)));
         }
     }
 
@@ -113,15 +167,16 @@ public sealed class EvaluatorSqlAgreementTests
         return prefix + string.Join(separator, terms) + suffix;
     }
 
-    [Fact]
-    public void Nested_functions_that_would_blow_up_the_sql_are_refused()
+    [Theory]
+    [InlineData("year(year(year(year(year(a))))) = 1", SqlDialect.Sqlite)]
+    [InlineData("year(year(year(year(year(year(year(a))))))) = 1", SqlDialect.PostgreSql)]
+    public void Nested_functions_that_would_blow_up_the_sql_are_refused(string rule, SqlDialect dialect)
     {
-        var rule = "year(year(year(year(year(a))))) = 1";
-        var e = Assert.Throws<ExpressionParseException>(() => ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", Now));
+        var e = Assert.Throws<ExpressionParseException>(() => ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", Now, dialect));
         Assert.Contains("too complex", e.Message, StringComparison.Ordinal);
     }
 
-    private static (string, Dictionary<long, JsonObject>) CreateDatabase()
+    private static Dictionary<long, JsonObject> GenerateProfiles()
     {
         var random = new Random(20260302);
         var profiles = new Dictionary<long, JsonObject>();
@@ -129,7 +184,68 @@ public sealed class EvaluatorSqlAgreementTests
         {
             profiles[id] = RandomProfile(random);
         }
+        foreach (var edge in EdgeProfiles())
+        {
+            profiles[profiles.Count + 1] = edge;
+        }
+        return profiles;
+    }
 
+    /// <summary>
+    /// Numbers past the ends of a double and near its rounding ties, as JSON numbers and as numeric strings: the evaluator
+    /// (double.Parse) rounds them to infinity, zero or the nearest double, and SQL must neither differ nor fail.
+    /// </summary>
+    private static IEnumerable<JsonObject> EdgeProfiles() => EdgeProfiles(
+        ["1" + new string('0', 400), "1" + new string('9', 308), "-0", "0.0", "1985.0000000000000001", HalfOfSmallestDouble, "0." + new string('0', 400) + "1"],
+        ["1e400", "-1E+400", "1.7976931348623157e308", "1.797693134862315807937289714053e308", "1.7976931348623158079e308", "1e-400", "-1e-400", "5e-324", "3e-324", "0.1e-322"]);
+
+    /// <summary>2^-1075 written out: a decimal up to it rounds to zero, one a hair above to the smallest double.</summary>
+    private static readonly string HalfOfSmallestDouble = "0." + new string('0', 323) + System.Numerics.BigInteger.Pow(5, 1075);
+
+    private static IEnumerable<JsonObject> EdgeProfiles(string[] decimals, string[] exponents)
+    {
+        foreach (var number in decimals.Concat(exponents))
+        {
+            yield return (JsonObject)JsonNode.Parse($$"""{"score": {{number}}}""")!;
+        }
+        foreach (var text in decimals.Append("00012.50").Append("-0000.000"))
+        {
+            yield return new JsonObject { ["score"] = text, ["person"] = new JsonObject { ["birthYear"] = text } };
+        }
+    }
+
+    [Fact]
+    public void PostgreSql_rounds_a_hair_above_half_the_smallest_double_as_the_evaluator_does()
+    {
+        // SQLite's own text-to-REAL conversion rounds this to zero (so it is not among the shared profiles); PostgreSQL's
+        // float8 input rounds correctly, as double.Parse does, once the translation has kept it from underflowing.
+        using var connection = postgres.OpenOrSkip();
+        var documents = EdgeProfiles([HalfOfSmallestDouble + "1", "-" + HalfOfSmallestDouble + "1", HalfOfSmallestDouble], []).ToList();
+        foreach (var rule in new[] { "score = 5e-324", "score = -5e-324", "score = 0", "score > 0", "person.birthYear < 0" })
+        {
+            var expression = ExpressionParser.Parse(rule);
+            var fragment = ExpressionSql.ToSql(expression, "document.Attributes", Now, SqlDialect.PostgreSql);
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT document.\"Id\" FROM unnest(@documents) WITH ORDINALITY AS document(\"Attributes\", \"Id\") WHERE {fragment.Sql}";
+            command.Parameters.AddRange(fragment.ToNpgsqlParameters());
+            command.Parameters.AddWithValue("documents", documents.Select(d => d.ToJsonString()).ToArray());
+            var actual = new HashSet<long>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    actual.Add(reader.GetInt64(0));
+                }
+            }
+            var expected = documents.Select((d, i) => (d, Id: i + 1L)).Where(x => ExpressionEvaluator.IsTrue(expression, x.d, Now)).Select(x => x.Id).ToHashSet();
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    private static (string, Dictionary<long, JsonObject>) CreateDatabase()
+    {
+        var profiles = Profiles.Value;
         var file = Path.Combine(Directory.CreateTempSubdirectory("expr-agreement-").FullName, "profiles.db");
         using var connection = new SqliteConnection($"Data Source={file}");
         connection.Open();

@@ -1,11 +1,11 @@
+using System.Data.Common;
 using System.Globalization;
 using JourneyWorker.Expressions;
-using Microsoft.Data.Sqlite;
 
 namespace JourneyWorker.Tests.Expressions;
 
 /// <summary>Random rules from the whole grammar: they print and re-parse the same, and SQL agrees with the evaluator.</summary>
-public sealed class RandomRuleTests
+public sealed class RandomRuleTests(PostgresProfiles postgres)
 {
     private static readonly string[] Paths = ["homeAddress.city", "homeAddress", "person.birthYear", "name", "email", "vip", "score", "signupDate", "tags", "missing.path"];
     private static readonly object?[] Literals = [null, true, false, 1985.0, 1980.0, -3.5, 2.5, 3.0, 0.0, "1985", "-3.5", "3", "Atlanta", "atlanta", "a", "b", "", "é", "2019-", "x"];
@@ -13,11 +13,21 @@ public sealed class RandomRuleTests
     [Fact]
     public void Random_rules_round_trip_and_sql_agrees_with_the_evaluator()
     {
+        using var connection = EvaluatorSqlAgreementTests.OpenSqlite();
+        AssertRandomRulesAgree(connection, SqlDialect.Sqlite);
+    }
+
+    [Fact]
+    public void Random_rules_agree_with_the_evaluator_in_postgresql()
+    {
+        using var connection = postgres.OpenOrSkip();
+        AssertRandomRulesAgree(connection, SqlDialect.PostgreSql);
+    }
+
+    private static void AssertRandomRulesAgree(DbConnection connection, SqlDialect dialect)
+    {
         var random = new Random(7);
-        var (file, profiles) = EvaluatorSqlAgreementTests.Data.Value;
-        var now = EvaluatorSqlAgreementTests.Now;
-        using var connection = new SqliteConnection($"Data Source={file}");
-        connection.Open();
+        var profiles = EvaluatorSqlAgreementTests.Profiles.Value;
         var nonTrivial = 0;
         for (var n = 0; n < 500; n++)
         {
@@ -25,20 +35,9 @@ public sealed class RandomRuleTests
             var parsed = ExpressionParser.Parse(text);
             Assert.Equal(text, parsed.ToString());
 
-            var expected = profiles.Where(p => ExpressionEvaluator.IsTrue(parsed, p.Value, now)).Select(p => p.Key).ToHashSet();
-            var fragment = ExpressionSql.ToSql(parsed, "Attributes", now);
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT Id FROM Profiles WHERE {fragment.Sql}";
-            command.Parameters.AddRange(fragment.ToSqliteParameters());
-            var actual = new HashSet<long>();
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    actual.Add(reader.GetInt64(0));
-                }
-            }
-            Assert.True(expected.SetEquals(actual), $"{text}: evaluator {expected.Count}, SQL {actual.Count}");
+            var expected = EvaluatorSqlAgreementTests.Accepted(parsed);
+            var actual = EvaluatorSqlAgreementTests.Select(connection, ExpressionSql.ToSql(parsed, "Attributes", EvaluatorSqlAgreementTests.Now, dialect));
+            Assert.True(expected.SetEquals(actual), $"{text}: evaluator {expected.Count}, {dialect} {actual.Count}");
             nonTrivial += expected.Count > 0 && expected.Count < profiles.Count ? 1 : 0;
         }
         Assert.True(nonTrivial > 100, $"only {nonTrivial} random rules split the profiles");

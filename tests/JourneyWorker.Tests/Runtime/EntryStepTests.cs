@@ -77,7 +77,7 @@ public sealed class EntryStepTests
         long? after = 0;
         while (after is { } from)
         {
-            var page = await store.WriteAsync(tx => tx.AdmitMembersAsync(compiled, AudienceQuery.Where("n > 0", now), from, 2, false, now, Ct), Ct);
+            var page = await store.WriteAsync(tx => tx.AdmitMembersAsync(compiled, AudienceQuery.Where("n > 0", now, db.Dialect()), from, 2, false, now, Ct), Ct);
             pages.Add(page);
             after = page.Last;
         }

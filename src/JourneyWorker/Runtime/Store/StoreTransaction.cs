@@ -187,7 +187,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
 
         // The fragment's text holds no client data: literals and paths are parameters (see ExpressionSql).
         var (admitted, last) = (0, afterId);
-        await using (var insert = AdmitCommand(sql.Admit($"({sql.Members(members.Sql)})", "1", "ProfileId"), journey, testOnly, now, null))
+        await using (var insert = AdmitCommand(sql.Admit($"({sql.Members(members.Sql)})", "1 = 1", "ProfileId"), journey, testOnly, now, null))
         {
             AddMemberParameters(insert, members, afterId, limit);
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);

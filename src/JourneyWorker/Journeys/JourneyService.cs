@@ -241,13 +241,15 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
     }
 
     /// <summary>
-    /// Marks a version changed. UpdatedAt keys the compiled versions the engine caches, so it must
-    /// move on every change even when the clock has not (same tick, a clock set back).
+    /// Marks a version changed. UpdatedAt keys the compiled versions the engine caches, so it must move on every
+    /// change even when the clock has not (same tick, a clock set back), and by a step every provider keeps:
+    /// PostgreSQL stores microseconds, so a one-tick move would be lost there.
     /// </summary>
     private void Touch(JourneyVersion version)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        version.UpdatedAt = now > version.UpdatedAt ? now : version.UpdatedAt.AddTicks(1);
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+        version.UpdatedAt = now > version.UpdatedAt ? now : version.UpdatedAt.AddMicroseconds(1);
     }
 
     private static JourneyVersion NewVersion(Guid journeyId, int number, JourneyDefinition definition, DateTime now) => new()

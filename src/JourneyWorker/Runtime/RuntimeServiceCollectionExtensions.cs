@@ -47,6 +47,7 @@ public static class RuntimeServiceCollectionExtensions
             });
         }
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddHostedService<DueNotifications>();
         services.AddSingleton<JourneySchedules>();
         services.AddHostedService(sp => sp.GetRequiredService<JourneySchedules>());
         return services;

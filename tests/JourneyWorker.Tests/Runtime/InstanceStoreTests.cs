@@ -30,7 +30,10 @@ public sealed class InstanceStoreTests
             var provider = sql.GetType().Name;
             foreach (var property in sql.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.PropertyType == typeof(string)))
             {
-                yield return ($"{provider}.{property.Name}", (string)property.GetValue(sql)!);
+                if (property.GetValue(sql) is string text)
+                {
+                    yield return ($"{provider}.{property.Name}", text);
+                }
             }
             yield return ($"{provider}.Members", sql.Members("@p0 = 1"));
             yield return ($"{provider}.CountMembers", sql.CountMembers("@p0 = 1"));

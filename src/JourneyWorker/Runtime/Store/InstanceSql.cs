@@ -13,6 +13,12 @@ public abstract class InstanceSql
     /// <summary>A Guid as the provider stores it (EF Core's SQLite provider: upper-case text; PostgreSQL: uuid).</summary>
     public abstract object Guid(Guid value);
 
+    /// <summary>
+    /// Sent inside a transaction that may have made work due now, delivered to every listening worker on commit
+    /// (PostgreSQL NOTIFY); null where nothing listens (SQLite).
+    /// </summary>
+    public virtual string? NotifyDue => null;
+
     /// <summary>A list of ids as one parameter (SQLite: a JSON array read with json_each; PostgreSQL: a bigint[]).</summary>
     public abstract object Ids(IReadOnlyCollection<long> ids);
 

@@ -7,6 +7,11 @@ namespace JourneyWorker.Runtime.Store;
 /// </summary>
 public sealed class PostgreSqlInstanceSql : InstanceSql
 {
+    /// <summary>The channel every worker LISTENs on for work made due by another.</summary>
+    public const string DueChannel = "journeyworker_due";
+
+    public override string NotifyDue => $"SELECT pg_notify('{DueChannel}', '')";
+
     public override object Guid(Guid value) => value;
 
     public override object Ids(IReadOnlyCollection<long> ids) => ids as long[] ?? [.. ids];

@@ -39,6 +39,14 @@ public sealed partial class StoreSession
                     }
                 }
             }
+            // A run that goes on at once in a later claim (a reaction found at commit) is work any worker may take.
+            if (_sql.NotifyDue is { } notify && written.Any(r => r.PendingSend is null && r.Instance.Status == InstanceStatus.Active && r.Instance.DueAt <= r.NowMs))
+            {
+                await using var command = transaction.Connection!.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = notify;
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
             if (ended is not null)
             {
                 await StoreTransaction.FinishClosedVersionsAsync(transaction, _sql, ended, runs.First().Now.UtcDateTime, cancellationToken);

@@ -45,7 +45,13 @@ public sealed partial class StoreSession : IAsyncDisposable
         gate.RunAsync(async () =>
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var result = await work(new StoreTransaction(db, transaction.GetDbTransaction(), catalog, sql));
+            var tx = new StoreTransaction(db, transaction.GetDbTransaction(), catalog, sql);
+            var result = await work(tx);
+            if (sql.NotifyDue is { } notify)
+            {
+                await using var command = tx.Command(notify);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
             await transaction.CommitAsync(cancellationToken);
             return result;
         }, cancellationToken);

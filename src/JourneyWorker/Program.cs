@@ -19,6 +19,11 @@ if (BackupCommand.IsRequested(args))
     return await BackupCommand.RunAsync(args);
 }
 
+if (MigrateDataCommand.IsRequested(args))
+{
+    return await MigrateDataCommand.RunAsync(args);
+}
+
 // appsettings are read at start only: reload-on-change would put an inotify watch on the whole
 // content root, and with the database under it (data/ by default) every WAL write wakes the watcher.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"] });

@@ -25,7 +25,8 @@ public sealed partial class EngineHarness : IAsyncDisposable
     public FcmEndpoint Fcm { get; }
     public HttpClient Client { get; }
 
-    public static async Task<EngineHarness> StartAsync(CancellationToken cancellationToken, bool background = false)
+    /// <param name="configure">More settings before the host starts (another database, for instance).</param>
+    public static async Task<EngineHarness> StartAsync(CancellationToken cancellationToken, bool background = false, Action<JourneyWorkerApp>? configure = null)
     {
         var smtp = await SmtpSink.StartAsync(cancellationToken: cancellationToken);
         var fcm = await FcmEndpoint.StartAsync(cancellationToken: cancellationToken);
@@ -37,6 +38,7 @@ public sealed partial class EngineHarness : IAsyncDisposable
             .With("Push:Fcm:ProjectId", fcm.ProjectId)
             .With("Push:Fcm:BaseUrl", fcm.BaseUrl)
             .With("Push:Fcm:CredentialsFile", fcm.CredentialsFile);
+        configure?.Invoke(app);
         return new EngineHarness(app, smtp, fcm);
     }
 

@@ -129,6 +129,11 @@ public abstract class InstanceSql
         SELECT EXISTS (SELECT 1 FROM "JourneyInstances" WHERE "JourneyVersionId" = @version AND "Status" IN (@active, @waiting))
         """;
 
+    /// <summary>Instances whose lease has not expired: a worker may still be running on the database (migrate-data warns).</summary>
+    public virtual string LiveLeases => """
+        SELECT count(*) FROM "JourneyInstances" WHERE "LeaseUntil" > @now
+        """;
+
     /// <summary>
     /// New instances for the profiles (p) of <paramref name="profiles"/> that pass <paramref name="condition"/>, skipping
     /// profiles already running in the journey (any version) or refused by its re-entrance rules.

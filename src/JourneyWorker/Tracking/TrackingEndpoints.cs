@@ -3,6 +3,7 @@ using JourneyWorker.Runtime;
 using JourneyWorker.Runtime.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace JourneyWorker.Tracking;
 
@@ -15,6 +16,7 @@ public static class TrackingEndpoints
     public static IServiceCollection AddTracking(this IServiceCollection services)
     {
         services.AddOptions<TrackingOptions>().BindConfiguration(TrackingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TrackingOptions>, TrackingOptionsValidator>();
         services.AddSingleton<TrackingTokens>();
         services.AddSingleton<MessageDecorator>();
         return services;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using JourneyWorker.Expressions;
+using JourneyWorker.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 
 namespace JourneyWorker.Tests.Expressions;
@@ -33,6 +34,7 @@ public sealed class EvaluatorSqlAgreementTests
     [MemberData(nameof(Rules))]
     public void Sql_selects_the_profiles_the_evaluator_accepts(string rule)
     {
+        TestProvider.SqliteOnly("checks the SQLite translation of rules on a SQLite file of its own");
         var (file, profiles) = Data.Value;
         var expression = ExpressionParser.Parse(rule);
         var expected = profiles.Where(p => ExpressionEvaluator.IsTrue(expression, p.Value, Now)).Select(p => p.Key).ToHashSet();
@@ -86,6 +88,7 @@ public sealed class EvaluatorSqlAgreementTests
     [Fact]
     public void The_longest_rules_still_run_in_sqlite()
     {
+        TestProvider.SqliteOnly("checks SQLite's expression depth limit on a SQLite file of its own");
         // 4,000 characters of flat "or" and a 1,000-item list: SQLite's expression depth limit must not be reached.
         var (file, _) = Data.Value;
         var chain = Longest("", i => $"a{i} = {i}", " or ", "");

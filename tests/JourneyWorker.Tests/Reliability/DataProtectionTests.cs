@@ -60,6 +60,7 @@ public sealed class DataProtectionTests
     [Fact]
     public async Task Online_backup_while_the_host_runs_restores_into_a_new_host()
     {
+        TestProvider.SqliteOnly("the backup command copies the database file with SQLite's backup API");
         var folder = Directory.CreateTempSubdirectory("journeyworker-backup-").FullName;
         try
         {
@@ -104,6 +105,7 @@ public sealed class DataProtectionTests
     [Fact]
     public async Task Backup_without_a_database_fails_and_writes_nothing()
     {
+        TestProvider.SqliteOnly("the backup command copies the database file with SQLite's backup API");
         var folder = Directory.CreateTempSubdirectory("journeyworker-backup-").FullName;
         var output = new StringWriter();
         var code = await BackupCommand.RunAsync(["backup", Path.Combine(folder, "b.db"), $"--ConnectionStrings:Journeys=Data Source={Path.Combine(folder, "none.db")}"], output);

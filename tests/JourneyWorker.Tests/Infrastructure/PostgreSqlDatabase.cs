@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 
 namespace JourneyWorker.Tests.Infrastructure;
@@ -7,6 +8,9 @@ public sealed class PostgreSqlDatabase
 {
     /// <summary>Every test database's name starts so: what is left after a run is easy to find.</summary>
     public const string NamePrefix = "journeyworker_test_";
+
+    /// <summary>Created by this test run and not dropped yet.</summary>
+    private static readonly ConcurrentDictionary<string, PostgreSqlDatabase> Live = new();
 
     private readonly string _server;
 
@@ -28,8 +32,12 @@ public sealed class PostgreSqlDatabase
         // template0: never connected to, so it is never "in use" when tests create databases at once,
         // and it is the smallest empty database there is to copy. The app's migrations make the schema.
         database.Execute($"CREATE DATABASE \"{database.Name}\" TEMPLATE template0");
+        Live[database.Name] = database;
         return database;
     }
+
+    /// <summary>The databases of this test run that are still there.</summary>
+    public static IReadOnlyCollection<PostgreSqlDatabase> NotDropped() => [.. Live.Values];
 
     public void Drop()
     {
@@ -38,6 +46,7 @@ public sealed class PostgreSqlDatabase
         // FORCE ends whatever is still connected, such as a host stopped mid-work.
         NpgsqlConnection.ClearAllPools();
         Execute($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
+        Live.TryRemove(Name, out _);
     }
 
     private void Execute(string sql)

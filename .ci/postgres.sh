@@ -15,10 +15,17 @@ log() { echo "postgres.sh: $*" >&2; }
 
 # The newest server installed from Debian's packages (/usr/lib/postgresql/<major>/bin); installs
 # the package when there is none, as on a fresh CI machine.
+newest_bin() {
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    if [ -x "$dir/initdb" ]; then echo "$dir"; fi
+  done | sort -V | tail -n 1
+}
+
 server_bin() {
   local bin
-  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+  bin=$(newest_bin)
+  if [ -z "$bin" ]; then
     if [ "$(id -u)" -ne 0 ]; then
       log "no PostgreSQL server found and not root: install Debian's postgresql package"
       return 1
@@ -26,7 +33,8 @@ server_bin() {
     log "installing Debian's postgresql package"
     apt-get update >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >&2
-    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    bin=$(newest_bin)
+    [ -n "$bin" ] || { log "the postgresql package brought no server under /usr/lib/postgresql"; return 1; }
   fi
   echo "$bin"
 }

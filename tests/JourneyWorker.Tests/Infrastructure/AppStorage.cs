@@ -1,4 +1,5 @@
 using JourneyWorker.Data;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +17,15 @@ namespace JourneyWorker.Tests.Infrastructure;
 public static class AppStorage
 {
     // Asked on the thread pool and waited for: the registration's services may only dispose asynchronously.
-    private static readonly Lazy<bool> Answer = new(() => Task.Run(ProbeAsync).GetAwaiter().GetResult());
+    private static readonly Lazy<bool> Answer = new(() =>
+    {
+        var answer = Task.Run(ProbeAsync).GetAwaiter().GetResult();
+        if (!answer)
+        {
+            Console.Error.WriteLine("note: this build of the app cannot store on PostgreSQL; the PostgreSQL pass hosts on SQLite");
+        }
+        return answer;
+    });
 
     public static bool StoresOnPostgreSql => Answer.Value;
 
@@ -39,9 +48,9 @@ public static class AppStorage
             // Only the context's options: nothing connects.
             return scope.ServiceProvider.GetRequiredService<JourneyDbContext>().Database.IsNpgsql();
         }
-        catch (ArgumentException e) when (e.Message.StartsWith("Keyword not supported", StringComparison.Ordinal))
+        catch (ArgumentException e) when (e.TargetSite?.DeclaringType == typeof(SqliteConnectionStringBuilder))
         {
-            return false; // "Keyword not supported: 'host'": the Npgsql connection string went to SQLite
+            return false; // "Connection string keyword 'host' is not supported": the Npgsql connection string went to SQLite
         }
     }
 }

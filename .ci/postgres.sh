@@ -9,6 +9,12 @@
 # Only the export lines go to stdout, so that `eval "$(bash .ci/postgres.sh)"` works; progress goes to stderr.
 # The cluster is nobody's database: a fresh temp folder, loopback only, trust authentication and no
 # durability (fsync off), gone with "stop". It leaves the Debian package's own cluster and services alone.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+  # Sourced, its "set -e", traps and exits would become the caller's shell's.
+  # shellcheck disable=SC2016 # the command is shown, not run
+  echo 'postgres.sh: run it rather than source it: eval "$(bash .ci/postgres.sh)"' >&2
+  return 1
+fi
 set -euo pipefail
 
 log() { echo "postgres.sh: $*" >&2; }

@@ -24,7 +24,7 @@ public sealed class MigrateDataTests
     public async Task Copies_every_row_with_its_id_and_workers_on_PostgreSQL_carry_the_running_journeys_on()
     {
         await using var pg = await PostgreSqlDatabase.CreateAsync(Ct);
-        await using var sqlite = await EngineHarness.StartAsync(Ct);
+        await using var sqlite = await EngineHarness.StartAsync(Ct, configure: app => app.OnSqlite());
         var journey = await MigrationScenario.BuildAsync(sqlite);
         Dictionary<string, List<string>> before;
         await using (var db = sqlite.App.Db())

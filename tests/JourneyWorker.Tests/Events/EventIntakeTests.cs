@@ -5,7 +5,6 @@ using JourneyWorker.Data;
 using JourneyWorker.Events;
 using JourneyWorker.Journeys;
 using JourneyWorker.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using static JourneyWorker.Tests.Runtime.Engine;
@@ -95,8 +94,10 @@ public sealed class EventIntakeTests
         await holding;
 
         var answer = await AcceptedAsync(post);
+        // Read afresh on a connection of its own: what the 202 acknowledged is committed.
         await using var db = h.App.Db();
-        var stored = await db.StoredEvents.AsNoTracking().SingleOrDefaultAsync(e => e.Id == answer["id"]!.GetValue<Guid>(), Ct);
+        var id = answer["id"]!.GetValue<Guid>();
+        var stored = await db.StoredEvents.AsNoTracking().SingleOrDefaultAsync(e => e.Id == id, Ct);
         Assert.True(stored is not null, "the acknowledged event is not in the database");
         Assert.Equal((0, answer["reason"]!.GetValue<string>()), (stored.Routed, stored.Reason));
     }
@@ -109,9 +110,7 @@ public sealed class EventIntakeTests
         await h.ImportAsync(ProfilesNdjson(5), Ct);
         await using (var db = h.App.Db())
         {
-            await db.Database.ExecuteSqlRawAsync("""
-                CREATE TRIGGER "Poison" BEFORE INSERT ON "StoredEvents" WHEN NEW."Payload" LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END
-                """, Ct);
+            await db.Database.ExecuteSqlRawAsync(db.Database.IsNpgsql() ? PostgreSqlPoisonTrigger : SqlitePoisonTrigger, Ct);
         }
 
         var posts = await WhileHeldAsync(h, 5, () => Enumerable.Range(1, 5).Select(n => Post(h, Purchase(n, n == 3 ? "poison" : "Shoes"))).ToList());
@@ -146,6 +145,20 @@ public sealed class EventIntakeTests
         Assert.Equal("Event intake unavailable", (await refused.ProblemAsync(503)).Title);
         Assert.Equal(3, StoredCount(h));
     }
+
+    /// <summary>Makes the insert of an event whose payload says "poison" fail, in each dialect.</summary>
+    private const string SqlitePoisonTrigger = """
+        CREATE TRIGGER "Poison" BEFORE INSERT ON "StoredEvents" WHEN NEW."Payload" LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END
+        """;
+
+    private const string PostgreSqlPoisonTrigger = """
+        CREATE FUNCTION "Poison"() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW."Payload"::text LIKE '%poison%' THEN RAISE EXCEPTION 'poison'; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER "Poison" BEFORE INSERT ON "StoredEvents" FOR EACH ROW EXECUTE FUNCTION "Poison"();
+        """;
 
     private const string Blocker = """{"kind": "blocker"}""";
 

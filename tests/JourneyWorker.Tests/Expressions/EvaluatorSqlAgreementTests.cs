@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text.Json.Nodes;
 using JourneyWorker.Expressions;
+using JourneyWorker.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 
 namespace JourneyWorker.Tests.Expressions;
@@ -40,6 +41,7 @@ public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
     [MemberData(nameof(Rules))]
     public void Sql_selects_the_profiles_the_evaluator_accepts(string rule)
     {
+        TestProvider.SqliteOnly("checks the SQLite translation of rules on a SQLite file of its own");
         using var connection = OpenSqlite();
         AssertAgreement(rule, connection, SqlDialect.Sqlite);
     }
@@ -129,6 +131,7 @@ public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
     [Fact]
     public void The_longest_rules_still_run_in_sqlite()
     {
+        TestProvider.SqliteOnly("checks the SQLite translation of rules on a SQLite file of its own");
         using var connection = OpenSqlite();
         AssertLongestRulesRun(connection, SqlDialect.Sqlite);
     }

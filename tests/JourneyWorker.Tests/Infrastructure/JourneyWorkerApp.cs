@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using JourneyWorker.Data;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -10,18 +9,23 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace JourneyWorker.Tests.Infrastructure;
 
-/// <summary>The real host on a fresh SQLite file with known keys and a fake clock.</summary>
+/// <summary>
+/// The real host with known keys and a fake clock, on a fresh database: a SQLite file in
+/// <see cref="DataDirectory"/>, or a database of its own on the PostgreSQL pass (<see cref="TestProvider"/>).
+/// </summary>
 public class JourneyWorkerApp : WebApplicationFactory<Program>
 {
     public const string AdminKey = "test-admin-key-0123456789";
     public const string IngestKey = "test-ingest-key-0123456789";
 
     private readonly Dictionary<string, string?> _settings = [];
+    private TestDatabase? _database;
+    private bool _ownsDatabase = true;
+    private int _cleanedUp;
 
     public JourneyWorkerApp()
     {
         DataDirectory = Directory.CreateTempSubdirectory("journeyworker-tests-").FullName;
-        _settings["ConnectionStrings:Journeys"] = $"Data Source={Path.Combine(DataDirectory, "journeys.db")}";
         _settings["Security:AdminApiKey"] = AdminKey;
         _settings["Security:IngestApiKey"] = IngestKey;
         _settings["Email:PickupDirectory"] = Path.Combine(DataDirectory, "outbox", "email");
@@ -44,6 +48,21 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
         return this;
     }
 
+    /// <summary>Starts on a database another host has used, as the same service restarted would; the caller disposes it.</summary>
+    public JourneyWorkerApp On(TestDatabase shared)
+    {
+        _database = shared;
+        _ownsDatabase = false;
+        return this;
+    }
+
+    /// <summary>Starts on a SQLite file whatever the pass: for a test about SQLite itself (the source of a migration).</summary>
+    public JourneyWorkerApp OnSqlite()
+    {
+        _database = TestDatabase.CreateSqlite(DataDirectory);
+        return this;
+    }
+
     public HttpClient Admin() => WithKey(AdminKey);
 
     public HttpClient Ingest() => WithKey(IngestKey);
@@ -63,8 +82,17 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        // Made as the host is built, not in the constructor: a host that never starts costs no database.
+        var database = _database ??= TestDatabase.Create(DataDirectory);
         builder.UseEnvironment("Testing");
-        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
+        // The provider is also a host setting: the service reads it while registering its services (which schedulers
+        // it runs), before the app configuration below is added.
+        foreach (var (key, value) in database.HostSettings.Concat(_settings).Where(s => s.Key.StartsWith("Storage:", StringComparison.Ordinal)))
+        {
+            builder.UseSetting(key, value);
+        }
+        // The test's own settings come last, so that they win over the database's.
+        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(database.HostSettings).AddInMemoryCollection(_settings));
         builder.ConfigureServices(services =>
         {
             // One clock for the engine and Quartz alike: schedules fire when the test advances it.
@@ -80,8 +108,15 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
 
     protected override void Dispose(bool disposing)
     {
-        base.Dispose(disposing);
-        SqliteConnection.ClearAllPools();
+        base.Dispose(disposing); // stops the host first: nothing uses the database after this
+        if (Interlocked.Exchange(ref _cleanedUp, 1) == 1)
+        {
+            return;
+        }
+        if (_ownsDatabase)
+        {
+            _database?.Dispose();
+        }
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

@@ -4,7 +4,6 @@ using JourneyWorker.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -138,9 +137,8 @@ public sealed class BadInputTests
         await using var db = app.Db();
         var tables = db.Model.GetEntityTypes().Select(t => t.GetTableName()).Distinct().Order().ToList();
         var sql = "SELECT " + string.Join(" || ',' || ", tables.Select(t => $"(SELECT COUNT(*) FROM \"{t}\")"));
-        var connection = (SqliteConnection)db.Database.GetDbConnection();
-        await connection.OpenAsync(Ct);
-        await using var command = connection.CreateCommand();
+        await db.Database.OpenConnectionAsync(Ct);
+        await using var command = db.Database.GetDbConnection().CreateCommand();
         command.CommandText = sql;
         return (string)(await command.ExecuteScalarAsync(Ct))!;
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Tests.Infrastructure;
 using JourneyWorker.Tests.Runtime;
@@ -59,6 +60,7 @@ public sealed class DataProtectionTests
     [Fact]
     public async Task Online_backup_while_the_host_runs_restores_into_a_new_host()
     {
+        TestProvider.SqliteOnly("the backup command copies the database file with SQLite's backup API");
         var folder = Directory.CreateTempSubdirectory("journeyworker-backup-").FullName;
         try
         {
@@ -103,6 +105,7 @@ public sealed class DataProtectionTests
     [Fact]
     public async Task Backup_without_a_database_fails_and_writes_nothing()
     {
+        TestProvider.SqliteOnly("the backup command copies the database file with SQLite's backup API");
         var folder = Directory.CreateTempSubdirectory("journeyworker-backup-").FullName;
         var output = new StringWriter();
         var code = await BackupCommand.RunAsync(["backup", Path.Combine(folder, "b.db"), $"--ConnectionStrings:Journeys=Data Source={Path.Combine(folder, "none.db")}"], output);
@@ -133,16 +136,19 @@ public sealed class DataProtectionTests
     private static async Task<List<string>> RowsMentioningAsync(JourneyWorker.Data.JourneyDbContext db, string needle)
     {
         var found = new List<string>();
-        var connection = (SqliteConnection)db.Database.GetDbConnection();
-        await connection.OpenAsync(Ct);
+        await db.Database.OpenConnectionAsync(Ct);
+        var connection = db.Database.GetDbConnection();
         foreach (var entity in db.Model.GetEntityTypes())
         {
             var table = entity.GetTableName()!;
             foreach (var column in entity.GetProperties().Where(p => p.ClrType == typeof(string)).Select(p => p.GetColumnName()))
             {
                 await using var command = connection.CreateCommand();
-                command.CommandText = $"SELECT COUNT(*) FROM \"{table}\" WHERE instr(\"{column}\", $needle) > 0";
-                command.Parameters.AddWithValue("$needle", needle);
+                // The same substring search in each dialect (::text: a column PostgreSQL keeps as jsonb).
+                command.CommandText = db.Database.IsNpgsql()
+                    ? $"SELECT COUNT(*) FROM \"{table}\" WHERE strpos(\"{column}\"::text, @needle) > 0"
+                    : $"SELECT COUNT(*) FROM \"{table}\" WHERE instr(\"{column}\", @needle) > 0";
+                command.AddParameter("@needle", needle);
                 if ((long)(await command.ExecuteScalarAsync(Ct))! > 0)
                 {
                     found.Add($"{table}.{column}");

@@ -1,6 +1,5 @@
 using System.Text;
 using JourneyWorker.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -16,10 +15,11 @@ public sealed class ShutdownTests
     public async Task Stopping_while_draining_then_restarting_completes_every_instance_exactly_once()
     {
         var folder = Directory.CreateTempSubdirectory("journeyworker-shutdown-").FullName;
-        var database = $"Data Source={Path.Combine(folder, "journeys.db")}";
+        // One database for both hosts: the second is the first one restarted.
+        var database = TestDatabase.Create(folder);
         await using var smtp = await SmtpSink.StartAsync(cancellationToken: Ct);
         ReliabilityApp Host(bool background) => (ReliabilityApp)new ReliabilityApp { RealClock = true }
-            .With("ConnectionStrings:Journeys", database)
+            .On(database)
             .With("Runtime:Enabled", background ? "true" : "false")
             .With("Runtime:PollInterval", "00:00:00.100")
             .With("Runtime:BatchSize", "10")
@@ -72,7 +72,7 @@ public sealed class ShutdownTests
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
+            database.Dispose();
             Directory.Delete(folder, recursive: true);
         }
     }

@@ -22,7 +22,7 @@ public sealed class ConcurrentPollerTests
     {
         var services = h.App.Services;
         var options = Options.Create(new RuntimeOptions { WorkerId = workerId, BatchSize = batchSize, Parallelism = 4 });
-        // Its own write gate, as another process would have: only SQLite's locking is shared.
+        // Its own write gate, as another process would have: only the database's locking is shared.
         var writes = new WriteGate();
         var store = new InstanceStore(services.GetRequiredService<IServiceScopeFactory>(), writes, services.GetRequiredService<JourneyCatalog>(),
             services.GetRequiredService<InstanceSql>());

@@ -86,6 +86,7 @@ public sealed class InstanceStoreTests
     [Fact]
     public async Task The_claim_seeks_the_status_and_due_index_with_bound_states()
     {
+        TestProvider.SqliteOnly("reads SQLite's EXPLAIN QUERY PLAN of the SQLite claim statement");
         await using var h = await EngineHarness.StartAsync(Ct);
         await using var db = h.App.Db();
         await db.Database.OpenConnectionAsync(Ct);

@@ -21,10 +21,19 @@ public sealed class ReactionTests
     private static async Task<(EngineHarness H, Guid Journey)> StartAsync(int profiles = 2)
     {
         var h = await EngineHarness.StartAsync(Ct);
-        var (journey, _) = await StartReadAudienceAsync(h, profiles, "m", "", Nodes);
-        await h.DrainAsync(Ct);
-        await h.Smtp.WaitForMessagesAsync(profiles, cancellationToken: Ct);
-        return (h, journey);
+        try
+        {
+            var (journey, _) = await StartReadAudienceAsync(h, profiles, "m", "", Nodes);
+            await h.DrainAsync(Ct);
+            await h.Smtp.WaitForMessagesAsync(profiles, cancellationToken: Ct);
+            return (h, journey);
+        }
+        catch
+        {
+            // The caller only owns the harness once it is returned: a failed set-up must not leave its host running.
+            await h.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task OpenAsync(EngineHarness h, int profile)

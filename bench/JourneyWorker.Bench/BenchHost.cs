@@ -19,6 +19,8 @@ public sealed class BenchHost : WebApplicationFactory<Program>
 {
     public const string AdminKey = "bench-admin-key-0123456789";
     public const string IngestKey = "bench-ingest-key-0123456789";
+    private const string ProviderVariable = "Storage__Provider";
+    private const string ConnectionVariable = "ConnectionStrings__Journeys";
 
     private readonly Dictionary<string, string?> _settings = [];
 
@@ -35,6 +37,10 @@ public sealed class BenchHost : WebApplicationFactory<Program>
         {
             _settings["Storage:Provider"] = "PostgreSql";
             _settings["ConnectionStrings:Journeys"] = postgres.ConnectionString;
+            // Program reads the provider while it registers services (the clustered Quartz store), before the factory's
+            // in-memory settings are applied: environment variables are there from the start. Removed on dispose.
+            Environment.SetEnvironmentVariable(ProviderVariable, "PostgreSql");
+            Environment.SetEnvironmentVariable(ConnectionVariable, postgres.ConnectionString);
         }
         _settings["Security:AdminApiKey"] = AdminKey;
         _settings["Security:IngestApiKey"] = IngestKey;
@@ -103,5 +109,10 @@ public sealed class BenchHost : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         SqliteConnection.ClearAllPools();
+        if (Postgres is not null)
+        {
+            Environment.SetEnvironmentVariable(ProviderVariable, null);
+            Environment.SetEnvironmentVariable(ConnectionVariable, null);
+        }
     }
 }

@@ -177,6 +177,12 @@ public static class EventBatch
         await using var _ = command;
         command.AddParameter("@key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadPreviousAsync(reader, cancellationToken);
+    }
+
+    /// <summary>The answer in the current result of <paramref name="reader"/> (<see cref="EventSql.Previous"/>'s columns), if it has a row.</summary>
+    public static async Task<EventAccepted?> ReadPreviousAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
         if (!await reader.ReadAsync(cancellationToken))
         {
             return null;

@@ -26,28 +26,8 @@ public sealed class JourneyConnections : IAsyncDisposable
 
     public static JourneyConnections Create(StorageOptions storage, string connectionString, string contentRoot) =>
         storage.Provider == StorageProvider.PostgreSql
-            ? new JourneyConnections(StorageProvider.PostgreSql, connectionString, PostgreSqlSource(connectionString))
+            ? new JourneyConnections(StorageProvider.PostgreSql, connectionString, new NpgsqlDataSourceBuilder(connectionString).Build())
             : new JourneyConnections(StorageProvider.Sqlite, AbsoluteSqlite(connectionString, contentRoot, storage), null);
-
-    /// <summary>Statements auto-prepared per connection unless the connection string says otherwise (Max Auto Prepare).</summary>
-    public const int DefaultMaxAutoPrepare = 64;
-
-    /// <summary>
-    /// The pool, with the hot paths' statements prepared on each connection after a few uses (Npgsql's auto-prepare):
-    /// the same few statements run for every request and every batch, and unprepared each one is parsed and planned
-    /// again (the intake bench: a quarter more events a second, half the server CPU per event). A connection string
-    /// that sets Max Auto Prepare keeps its own value.
-    /// </summary>
-    private static NpgsqlDataSource PostgreSqlSource(string connectionString)
-    {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
-        {
-            builder.ConnectionStringBuilder.MaxAutoPrepare = DefaultMaxAutoPrepare;
-        }
-        return builder.Build();
-    }
 
     /// <summary>A new, closed connection for raw reads on the hot paths (no EF context to set up).</summary>
     public DbConnection CreateConnection() => DataSource is { } pool ? pool.CreateConnection() : new SqliteConnection(ConnectionString);

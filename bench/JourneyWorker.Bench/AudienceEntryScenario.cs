@@ -16,8 +16,13 @@ public static class AudienceEntryScenario
 {
     private const string Name = "audience-entry";
 
-    public static async Task RunAsync(string folder, long profiles, bool quick, Report report, CancellationToken ct)
+    public static async Task RunAsync(string folder, long profiles, bool quick, BenchTarget target, BenchDatabase? postgres, Report report, CancellationToken ct)
     {
+        if (postgres is not null)
+        {
+            await AudienceEntryPostgres.RunAsync(folder, profiles, quick, target, postgres, report, ct);
+            return;
+        }
         await using var sink = await SmtpSink.StartAsync(ct);
         using var host = new BenchHost(folder, new Dictionary<string, string?>
         {
@@ -147,7 +152,7 @@ public static class AudienceEntryScenario
     }
 
     /// <summary>The bare client: MailKit on our own NoDelay sockets, one loop per connection, a freshly built message each time.</summary>
-    private static async Task<double> BareMailKitAsync(SmtpSink sink, int messages, int connections, CancellationToken ct)
+    internal static async Task<double> BareMailKitAsync(SmtpSink sink, int messages, int connections, CancellationToken ct)
     {
         var before = sink.MessageCount;
         var next = -1;

@@ -12,20 +12,36 @@ namespace JourneyWorker.Bench;
 
 /// <summary>
 /// The real JourneyWorker host (Program, every service, the real clock) on Kestrel bound to
-/// 127.0.0.1 and an ephemeral port, in this process, on a SQLite file inside the bench's temp folder.
+/// 127.0.0.1 and an ephemeral port, in this process, on a SQLite file inside the bench's temp folder, or on the
+/// scenario's PostgreSQL database when one is given.
 /// </summary>
 public sealed class BenchHost : WebApplicationFactory<Program>
 {
     public const string AdminKey = "bench-admin-key-0123456789";
     public const string IngestKey = "bench-ingest-key-0123456789";
+    private const string ProviderVariable = "Storage__Provider";
+    private const string ConnectionVariable = "ConnectionStrings__Journeys";
 
     private readonly Dictionary<string, string?> _settings = [];
 
-    public BenchHost(string folder, IDictionary<string, string?>? settings = null)
+    public BenchHost(string folder, IDictionary<string, string?>? settings = null, BenchDatabase? postgres = null)
     {
         Folder = folder;
         DatabaseFile = Path.Combine(folder, "journeys.db");
-        _settings["ConnectionStrings:Journeys"] = $"Data Source={DatabaseFile}";
+        Postgres = postgres;
+        if (postgres is null)
+        {
+            _settings["ConnectionStrings:Journeys"] = $"Data Source={DatabaseFile}";
+        }
+        else
+        {
+            _settings["Storage:Provider"] = "PostgreSql";
+            _settings["ConnectionStrings:Journeys"] = postgres.ConnectionString;
+            // Program reads the provider while it registers services (the clustered Quartz store), before the factory's
+            // in-memory settings are applied: environment variables are there from the start. Removed on dispose.
+            Environment.SetEnvironmentVariable(ProviderVariable, "PostgreSql");
+            Environment.SetEnvironmentVariable(ConnectionVariable, postgres.ConnectionString);
+        }
         _settings["Security:AdminApiKey"] = AdminKey;
         _settings["Security:IngestApiKey"] = IngestKey;
         _settings["Email:PickupDirectory"] = Path.Combine(folder, "outbox", "email");
@@ -46,6 +62,12 @@ public sealed class BenchHost : WebApplicationFactory<Program>
     public string Folder { get; }
     public string DatabaseFile { get; }
 
+    /// <summary>The scenario's PostgreSQL database, or null on SQLite.</summary>
+    public BenchDatabase? Postgres { get; }
+
+    /// <summary>Everything this host was configured with: a second worker process gets the same.</summary>
+    public IReadOnlyDictionary<string, string?> Settings => _settings;
+
     /// <summary>Starts Kestrel (and so migrations and hosted services) and returns the bound base address.</summary>
     public Uri Start()
     {
@@ -65,6 +87,10 @@ public sealed class BenchHost : WebApplicationFactory<Program>
     /// <summary>A raw connection on the app's file with the app's per-connection settings.</summary>
     public SqliteConnection OpenConnection()
     {
+        if (Postgres is not null)
+        {
+            throw new InvalidOperationException("The host runs on PostgreSQL: use Postgres.OpenAsync.");
+        }
         var connection = new SqliteConnection($"Data Source={DatabaseFile}");
         connection.Open();
         Services.GetRequiredService<SqlitePragmaInterceptor>().Apply(connection);
@@ -83,5 +109,10 @@ public sealed class BenchHost : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         SqliteConnection.ClearAllPools();
+        if (Postgres is not null)
+        {
+            Environment.SetEnvironmentVariable(ProviderVariable, null);
+            Environment.SetEnvironmentVariable(ConnectionVariable, null);
+        }
     }
 }

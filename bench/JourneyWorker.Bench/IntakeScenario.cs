@@ -22,14 +22,19 @@ namespace JourneyWorker.Bench;
 public static class IntakeScenario
 {
     private const string Name = "intake";
-    private const int Connections = 50;
-    private const int Profiles = 10_000;
+    internal const int Connections = 50;
+    internal const int Profiles = 10_000;
     private const int GroupCommitMax = 500;
     private const string GroupBaseline = "bare group-commit route";
     private const string TxBaseline = "bare route, tx per request";
 
-    public static async Task RunAsync(string folder, TimeSpan duration, Report report, CancellationToken ct)
+    public static async Task RunAsync(string folder, TimeSpan duration, BenchTarget target, BenchDatabase? postgres, Report report, CancellationToken ct)
     {
+        if (postgres is not null)
+        {
+            await IntakePostgres.RunAsync(folder, duration, target, postgres, report, ct);
+            return;
+        }
         var perRequest = await BaselineAsync(folder, duration, groupCommit: false, ct);
         var grouped = await BaselineAsync(folder, duration, groupCommit: true, ct);
 
@@ -47,7 +52,7 @@ public static class IntakeScenario
             """, ct);
 
         Console.WriteLine($"  JourneyWorker POST /api/events: {Connections} connections for {duration.TotalSeconds:N0} s");
-        var engine = await LoadAsync(new Uri(address, "/api/events"), BenchHost.IngestKey, duration, ct);
+        var engine = await LoadAsync([new Uri(address, "/api/events")], BenchHost.IngestKey, duration, ct);
         var size = $"{Connections} connections, {duration.TotalSeconds:N0} s, {engine.Count:N0} events";
         // The target's 50 % is against the stronger baseline: the same single-writer group commit with nothing but the append.
         report.Add(new Figure(Name, "events acknowledged (202, durable)", size, engine.Rate, "events/s",
@@ -62,9 +67,15 @@ public static class IntakeScenario
         }
     }
 
-    private sealed record Load(long Count, long Errors, double Rate, double P50, double P99);
+    internal sealed record Load(long Count, long Errors, double Rate, double P50, double P99, double? CpuSeconds = null, double Seconds = 0);
 
-    private static string Payload(long n) => string.Create(CultureInfo.InvariantCulture, $$$"""
+    /// <summary>The seed's purchase event configuration.</summary>
+    internal const string PurchaseConfig = """
+        {"name": "purchase", "idType": "ruleBased", "condition": "purchaseMessage = \"thank you\"", "namespace": "email", "profileIdentifier": "customerEmail",
+         "fields": [{"path": "productName", "type": "string"}, {"path": "purchaseDate", "type": "dateTime"}]}
+        """;
+
+    internal static string Payload(long n) => string.Create(CultureInfo.InvariantCulture, $$$"""
         {"purchaseMessage": "thank you", "customerEmail": "p{{{n % Profiles + 1}}}@example.com", "productName": "Shoes", "purchaseDate": "2026-03-02T10:00:00Z",
          "orderId": "order-{{{n}}}", "amount": 129.90, "currency": "USD", "channel": "web", "store": {"id": "store-17", "region": "us-west"},
          "items": [{"sku": "SKU-1001", "quantity": 1, "price": 99.90}, {"sku": "SKU-2002", "quantity": 2, "price": 15.00}],
@@ -78,8 +89,12 @@ public static class IntakeScenario
     /// </summary>
     private static TimeSpan WarmUp(TimeSpan duration) => TimeSpan.FromSeconds(duration < TimeSpan.FromSeconds(10) ? 5 : 10);
 
-    /// <summary>The load generator: <see cref="Connections"/> loops, each with its own request in flight, for the duration after the <see cref="WarmUp"/>.</summary>
-    private static async Task<Load> LoadAsync(Uri url, string? key, TimeSpan duration, CancellationToken ct)
+    /// <summary>
+    /// The load generator: <see cref="Connections"/> loops, each with its own request in flight, for the duration after
+    /// the <see cref="WarmUp"/>; loop i sends to urls[i % urls.Count] (several workers share the load). <paramref name="cpu"/>,
+    /// when given, is read when measuring starts and ends (the database server's CPU seconds).
+    /// </summary>
+    internal static async Task<Load> LoadAsync(IReadOnlyList<Uri> urls, string? key, TimeSpan duration, CancellationToken ct, Func<double>? cpu = null)
     {
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseProxy = false };
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
@@ -91,8 +106,10 @@ public static class IntakeScenario
         var end = warmUp + duration;
         await using var progress = new Progress("events", (long)(duration.TotalSeconds * 1_000), () => Interlocked.Read(ref count));
         var measuredFrom = TimeSpan.Zero;
+        double cpuFrom = 0;
         await Task.WhenAll(Enumerable.Range(0, Connections).Select(async worker =>
         {
+            var url = urls[worker % urls.Count];
             var mine = latencies[worker] = new List<double>(100_000);
             while (clock.Elapsed < end && !ct.IsCancellationRequested)
             {
@@ -112,6 +129,7 @@ public static class IntakeScenario
                     if (clock.Elapsed >= warmUp && !Interlocked.Exchange(ref measuring, true))
                     {
                         measuredFrom = clock.Elapsed;
+                        cpuFrom = cpu?.Invoke() ?? 0;
                     }
                     continue;
                 }
@@ -127,9 +145,10 @@ public static class IntakeScenario
             }
         }));
         var measured = clock.Elapsed - measuredFrom;
+        double? cpuSeconds = cpu is null ? null : cpu() - cpuFrom;
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double Percentile(double p) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
-        return new Load(count, errors, count / measured.TotalSeconds, Percentile(0.50), Percentile(0.99));
+        return new Load(count, errors, count / measured.TotalSeconds, Percentile(0.50), Percentile(0.99), cpuSeconds, measured.TotalSeconds);
     }
 
     /// <summary>
@@ -190,7 +209,7 @@ public static class IntakeScenario
         await app.StartAsync(ct);
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         Console.WriteLine($"  baseline: {(groupCommit ? GroupBaseline : TxBaseline)}, {Connections} connections for {duration.TotalSeconds:N0} s");
-        var load = await LoadAsync(new Uri(address, "/events"), null, duration, ct);
+        var load = await LoadAsync([new Uri(address, "/events")], null, duration, ct);
         await app.StopAsync(ct);
         return load;
     }

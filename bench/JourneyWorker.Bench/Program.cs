@@ -9,6 +9,7 @@ public static class BenchProgram
     {
         const string Usage = """
             usage: dotnet run -c Release --project bench/JourneyWorker.Bench -- <scenario>... [--quick] [--json FILE]
+                   [--provider sqlite|postgresql] [--postgres "CONNECTION STRING"] [--workers 1|2]
 
             scenarios (several may be given; "all" runs every one):
               audience-entry  Read Audience of N profiles into a live journey (1,000,000; quick 50,000) vs a raw
@@ -21,17 +22,28 @@ public static class BenchProgram
 
             --quick      small sizes, about a minute for all scenarios
             --json FILE  also write the figures as JSON
+            --provider   sqlite (default: a file in a temp folder) or postgresql: each scenario creates and drops a
+                         database of its own on the server of --postgres (or $JOURNEYWORKER_BENCH_POSTGRES), and
+                         each baseline is PostgreSQL's (binary COPY, a bare Npgsql group-commit route)
+            --workers 2  PostgreSQL only: a second worker process (the built JourneyWorker.dll, same configuration)
+                         runs next to the in-process host: e-mail and timers share the work, intake splits the load
             """;
 
         var scenarios = new List<string>();
         var quick = false;
         string? json = null;
+        var provider = BenchTarget.Sqlite;
+        var server = Environment.GetEnvironmentVariable(BenchTarget.ServerVariable);
+        var workers = 1;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--quick": quick = true; break;
                 case "--json" when i + 1 < args.Length: json = args[++i]; break;
+                case "--provider" when i + 1 < args.Length && args[i + 1] is BenchTarget.Sqlite or BenchTarget.PostgreSql: provider = args[++i]; break;
+                case "--postgres" when i + 1 < args.Length: server = args[++i]; break;
+                case "--workers" when i + 1 < args.Length && args[i + 1] is "1" or "2": workers = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "all": scenarios.AddRange(["audience-entry", "intake", "timers", "preview"]); break;
                 case "audience-entry" or "intake" or "timers" or "preview": scenarios.Add(args[i]); break;
                 default:
@@ -44,6 +56,17 @@ public static class BenchProgram
             Console.Error.WriteLine(Usage);
             return 2;
         }
+        if (provider == BenchTarget.PostgreSql && string.IsNullOrWhiteSpace(server))
+        {
+            Console.Error.WriteLine($"--provider postgresql needs --postgres \"<connection string>\" or ${BenchTarget.ServerVariable}.");
+            return 2;
+        }
+        if (workers > 1 && provider != BenchTarget.PostgreSql)
+        {
+            Console.Error.WriteLine("--workers 2 needs --provider postgresql: workers share a database only there.");
+            return 2;
+        }
+        var target = new BenchTarget(provider, provider == BenchTarget.PostgreSql ? server : null, workers);
 
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -58,7 +81,8 @@ public static class BenchProgram
             cancel.Cancel();
         });
 
-        var report = new Report(Machine.Current("bench " + string.Join(' ', args)));
+        var shown = args.Select((a, i) => i > 0 && args[i - 1] == "--postgres" ? "<server>" : a);
+        var report = new Report(Machine.Current("bench " + string.Join(' ', shown)));
         var root = Directory.CreateTempSubdirectory("journeyworker-bench-").FullName;
         var exit = 0;
         try
@@ -66,16 +90,21 @@ public static class BenchProgram
             foreach (var scenario in scenarios.Distinct())
             {
                 var folder = Directory.CreateDirectory(Path.Combine(root, scenario)).FullName;
-                Console.WriteLine($"== {scenario}{(quick ? " (quick)" : "")}");
+                Console.WriteLine($"== {scenario}{(quick ? " (quick)" : "")}{(target.IsPostgres ? $" on PostgreSQL{target.WorkersNote}" : "")} (load average {Machine.LoadAverage()})");
                 var clock = Stopwatch.StartNew();
+                BenchDatabase? database = null;
                 try
                 {
+                    if (target.IsPostgres)
+                    {
+                        database = await BenchDatabase.CreateAsync(target.PostgresServer!, scenario, cancel.Token);
+                    }
                     await (scenario switch
                     {
-                        "audience-entry" => AudienceEntryScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, report, cancel.Token),
-                        "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), report, cancel.Token),
-                        "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, report, cancel.Token),
-                        _ => PreviewScenario.RunAsync(folder, quick ? [100_000] : [100_000, 1_000_000], report, cancel.Token),
+                        "audience-entry" => AudienceEntryScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
+                        "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), target, database, report, cancel.Token),
+                        "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
+                        _ => PreviewScenario.RunAsync(folder, quick ? [100_000] : [100_000, 1_000_000], database, report, cancel.Token),
                     });
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -86,6 +115,10 @@ public static class BenchProgram
                 finally
                 {
                     Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                    if (database is not null)
+                    {
+                        await database.DisposeAsync();
+                    }
                     TryDelete(folder);
                 }
                 Console.WriteLine($"  ({scenario} took {clock.Elapsed.TotalSeconds:N0} s)");
@@ -111,7 +144,7 @@ public static class BenchProgram
         return exit;
     }
 
-    private static void TryDelete    (string folder)
+    private static void TryDelete(string folder)
     {
         try
         {

@@ -17,14 +17,28 @@ public sealed record Figure(
     public double? Ratio => Baseline is not > 0 || Value <= 0 ? null : LowerIsBetter ? Baseline / Value : Value / Baseline;
 }
 
-public sealed record Machine(int Cores, long MemoryMiB, string Os, string Runtime, string Command)
+public sealed record Machine(int Cores, long MemoryMiB, string Os, string Runtime, string Command, string LoadAtStart)
 {
     public static Machine Current(string command) => new(
         Environment.ProcessorCount,
         GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024),
         RuntimeInformation.OSDescription,
         RuntimeInformation.FrameworkDescription,
-        command);
+        command,
+        LoadAverage());
+
+    /// <summary>The 1, 5 and 15 minute load averages (/proc/loadavg), or "" where there is none: the machine may be shared.</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
 }
 
 public sealed class Report(Machine machine)
@@ -45,6 +59,7 @@ public sealed class Report(Machine machine)
         output.WriteLine();
         output.WriteLine($"Machine: {machine.Cores} cores, {machine.MemoryMiB:N0} MiB, {machine.Os}, {machine.Runtime}");
         output.WriteLine($"Command: {machine.Command}");
+        output.WriteLine($"Load average (1/5/15 min): {machine.LoadAtStart} at the start, {Machine.LoadAverage()} at the end");
         string[] header = ["scenario", "figure", "size", "value", "baseline", "ratio", "target", "met"];
         var rows = _figures.Select(f => new[]
         {
@@ -64,7 +79,7 @@ public sealed class Report(Machine machine)
 
     public async Task WriteJsonAsync(string file)
     {
-        var document = new { machine, figures = _figures.Select(f => new { f.Scenario, f.Name, f.Size, f.Value, f.Unit, f.BaselineName, f.Baseline, f.Ratio, f.Target, f.Met }) };
+        var document = new { machine, loadAtEnd = Machine.LoadAverage(), figures = _figures.Select(f => new { f.Scenario, f.Name, f.Size, f.Value, f.Unit, f.BaselineName, f.Baseline, f.Ratio, f.Target, f.Met }) };
         await using var stream = File.Create(file);
         await JsonSerializer.SerializeAsync(stream, document, new JsonSerializerOptions(JsonSerializerOptions.Web) { WriteIndented = true });
     }

@@ -14,8 +14,13 @@ public static class TimersScenario
     private const string Name = "timers";
     private const long Far = 4_102_444_800_000; // 2100-01-01: due times parked out of reach while idle CPU is measured
 
-    public static async Task RunAsync(string folder, long n, bool quick, Report report, CancellationToken ct)
+    public static async Task RunAsync(string folder, long n, bool quick, BenchTarget target, BenchDatabase? postgres, Report report, CancellationToken ct)
     {
+        if (postgres is not null)
+        {
+            await TimersPostgres.RunAsync(folder, n, quick, target, postgres, report, ct);
+            return;
+        }
         // All wait while idle CPU is measured; then a share comes due, evenly over the window. Full: 1,000,000 wait
         // and 200,000 come due over 60 s (3,333 a second, on top of a million-row table). Quick: 5,000 of 50,000 over 10 s.
         var window = TimeSpan.FromSeconds(quick ? 10 : 60);

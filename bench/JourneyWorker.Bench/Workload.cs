@@ -3,10 +3,12 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace JourneyWorker.Bench;
 
-/// <summary>Synthetic profiles and the seed's audience and journey, written the fastest way SQLite allows.</summary>
+/// <summary>Synthetic profiles and the seed's audience and journey, written the fastest way the database allows (SQLite: prepared inserts; PostgreSQL: binary COPY).</summary>
 public static class Workload
 {
     /// <summary>The seed use case's rule.</summary>
@@ -28,6 +30,75 @@ public static class Workload
         };
         return string.Create(CultureInfo.InvariantCulture,
             $$$"""{"person":{"name":{"firstName":"Pat{{{id}}}","lastName":"Bench"},"birthYear":{{{year}}}},"homeAddress":{"city":"{{{city}}}","country":"US"},"personalEmail":{"address":"p{{{id}}}@example.com"},"loyalty":{"tier":"silver","points":{{{id % 5000}}}}}""");
+    }
+
+    /// <summary>Profiles with ids first..first+count-1 and an email identity each, into the host's database.</summary>
+    public static async Task InsertProfilesAsync(BenchHost host, long first, long count, CancellationToken cancellationToken)
+    {
+        if (host.Postgres is { } postgres)
+        {
+            await using var connection = await postgres.OpenAsync(cancellationToken);
+            await CopyProfilesAsync(connection, first, count, cancellationToken);
+            return;
+        }
+        await using var sqlite = host.OpenConnection();
+        await InsertProfilesAsync(sqlite, first, count, cancellationToken);
+    }
+
+    /// <summary>
+    /// PostgreSQL: profiles and their identities by binary COPY, the identity sequences moved past the ids, then
+    /// VACUUM ANALYZE (what autovacuum would have done after a bulk load: statistics and the visibility map).
+    /// </summary>
+    public static async Task CopyProfilesAsync(NpgsqlConnection connection, long first, long count, CancellationToken cancellationToken)
+    {
+        var now = DateTime.UtcNow;
+        long done = 0;
+        await using (new Progress("profiles copied", count, () => Interlocked.Read(ref done)))
+        {
+            await using (var profiles = await connection.BeginBinaryImportAsync(
+                """COPY "Profiles" ("Id", "Attributes", "ConsentEmail", "ConsentPush", "IsTest", "CreatedAt", "UpdatedAt") FROM STDIN (FORMAT BINARY)""", cancellationToken))
+            {
+                for (var id = first; id < first + count; id++)
+                {
+                    profiles.StartRow();
+                    profiles.Write(id, NpgsqlDbType.Bigint);
+                    profiles.Write(Attributes(id), NpgsqlDbType.Text);
+                    profiles.Write(true, NpgsqlDbType.Boolean);
+                    profiles.Write(true, NpgsqlDbType.Boolean);
+                    profiles.Write(false, NpgsqlDbType.Boolean);
+                    profiles.Write(now, NpgsqlDbType.TimestampTz);
+                    profiles.Write(now, NpgsqlDbType.TimestampTz);
+                    Interlocked.Increment(ref done);
+                }
+                await profiles.CompleteAsync(cancellationToken);
+            }
+            await using (var identities = await connection.BeginBinaryImportAsync(
+                """COPY "ProfileIdentities" ("ProfileId", "Namespace", "Value") FROM STDIN (FORMAT BINARY)""", cancellationToken))
+            {
+                for (var id = first; id < first + count; id++)
+                {
+                    identities.StartRow();
+                    identities.Write(id, NpgsqlDbType.Bigint);
+                    identities.Write("email", NpgsqlDbType.Text);
+                    identities.Write(string.Create(CultureInfo.InvariantCulture, $"p{id}@example.com"), NpgsqlDbType.Text);
+                }
+                await identities.CompleteAsync(cancellationToken);
+            }
+        }
+        await ExecuteAsync(connection, """SELECT setval(pg_get_serial_sequence('"Profiles"', 'Id'), (SELECT max("Id") FROM "Profiles"))""", cancellationToken);
+        await ExecuteAsync(connection, """VACUUM ANALYZE "Profiles" """, cancellationToken);
+        await ExecuteAsync(connection, """VACUUM ANALYZE "ProfileIdentities" """, cancellationToken);
+    }
+
+    /// <summary>One statement on its own (VACUUM may not share a round trip: that would make it a transaction block).</summary>
+    public static async Task<object?> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        return await command.ExecuteScalarAsync(cancellationToken);
     }
 
     /// <summary>Profiles with ids first..first+count-1 and an email identity each, 10,000 rows per transaction, prepared commands.</summary>
@@ -84,6 +155,13 @@ public static class Workload
     {
         var journeyId = Guid.Parse((await PostAsync(admin, "/api/journeys", journeyJson, cancellationToken))["id"]!.GetValue<string>());
         await PostAsync(admin, $"/api/journeys/{journeyId}/publish", "{}", cancellationToken);
+        if (host.Postgres is { } postgres)
+        {
+            await using var pg = await postgres.OpenAsync(cancellationToken);
+            await using var live = new NpgsqlCommand("""SELECT "Id" FROM "JourneyVersions" WHERE "JourneyId" = @j AND "Status" = 'live'""", pg);
+            live.Parameters.AddWithValue("j", journeyId);
+            return (journeyId, (Guid)(await live.ExecuteScalarAsync(cancellationToken))!);
+        }
         await using var connection = host.OpenConnection();
         await using var command = connection.CreateCommand();
         command.CommandText = """SELECT "Id" FROM "JourneyVersions" WHERE "JourneyId" = $j AND "Status" = 'live'""";

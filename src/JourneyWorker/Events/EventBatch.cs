@@ -43,21 +43,38 @@ public static class EventBatch
             events.SelectMany(e => e.Profiles.Select(p => p.ProfileId)).Distinct().ToList(), cancellationToken)).ToLookup(w => w.ProfileId);
         var journeys = await starts.GetAsync(tx, sql, cancellationToken);
 
-        var answers = new List<(EventAccepted, bool)>(events.Count);
-        foreach (var e in events)
+        // Most events route nowhere (nothing waits, no journey starts with them): their outcome is
+        // known before the insert, which then writes it and needs no UPDATE.
+        var routing = new bool[events.Count];
+        for (var i = 0; i < events.Count; i++)
         {
-            // Most events route nowhere (nothing waits, no journey starts with them): their outcome is
-            // known before the insert, which then writes it and needs no UPDATE.
-            var routes = e.Profiles.Any(p => waiting[p.ProfileId].Any() || journeys[p.EventName].Any());
+            routing[i] = events[i].Profiles.Any(p => waiting[p.ProfileId].Any() || journeys[p.EventName].Any());
+        }
+        var inserted = await InsertAllAsync(tx, sql, events, routing, cancellationToken);
+
+        var answers = new List<(EventAccepted, bool)>(events.Count);
+        for (var index = 0; index < events.Count; index++)
+        {
+            var e = events[index];
+            var routes = routing[index];
             var unrouted = routes ? null : Reason(e, 0);
             id.Value = sql.Id(e.Id);
-            at.Value = e.ReceivedAt.UtcDateTime;
-            key.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
-            payload.Value = e.Payload;
-            matched.Value = JsonSerializer.Serialize(e.Matched);
-            profile.Value = e.Profiles.Count > 0 ? e.Profiles[0].ProfileId : DBNull.Value;
-            reasonOnInsert.Value = (object?)unrouted ?? DBNull.Value;
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            int stored;
+            if (inserted is not null)
+            {
+                stored = inserted[index];
+            }
+            else
+            {
+                at.Value = e.ReceivedAt.UtcDateTime;
+                key.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
+                payload.Value = e.Payload;
+                matched.Value = JsonSerializer.Serialize(e.Matched);
+                profile.Value = e.Profiles.Count > 0 ? e.Profiles[0].ProfileId : DBNull.Value;
+                reasonOnInsert.Value = (object?)unrouted ?? DBNull.Value;
+                stored = await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            if (stored == 0)
             {
                 // Only the idempotency key's unique index can refuse a fresh v7 id: answer what the first answered.
                 answers.Add((await PreviousAsync(tx.Command(sql.Previous), e.IdempotencyKey!, cancellationToken)
@@ -90,6 +107,41 @@ public static class EventBatch
             answers.Add((new EventAccepted(e.Id, e.Matched, routed, reason), true));
         }
         return answers;
+    }
+
+    /// <summary>
+    /// Where the provider batches statements (PostgreSQL: a round trip each otherwise), every event's insert in one
+    /// batch, in order, before any routing; returns the rows each stored (0: its idempotency key was taken, possibly by
+    /// an earlier event of the same batch). Null where events are inserted one at a time in the loop.
+    /// </summary>
+    private static async Task<int[]?> InsertAllAsync(
+        StoreTransaction tx, EventSql sql, IReadOnlyList<PendingEvent> events, bool[] routing, CancellationToken cancellationToken)
+    {
+        if (events.Count < 2)
+        {
+            return null;
+        }
+        await using var batch = tx.Batch();
+        if (batch is null)
+        {
+            return null;
+        }
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            batch.Add(sql.Insert,
+                    ("@id", sql.Id(e.Id)), ("@at", e.ReceivedAt.UtcDateTime), ("@key", e.IdempotencyKey), ("@payload", e.Payload),
+                    ("@matched", JsonSerializer.Serialize(e.Matched)), ("@profile", e.Profiles.Count > 0 ? e.Profiles[0].ProfileId : null),
+                    ("@reason", routing[i] ? null : Reason(e, 0)))
+                .Typed("@key", DbType.String).Typed("@profile", DbType.Int64).Typed("@reason", DbType.String);
+        }
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        var stored = new int[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            stored[i] = batch.BatchCommands[i].RecordsAffected;
+        }
+        return stored;
     }
 
     private static DbParameter Typed(DbParameter parameter, DbType type)
@@ -125,6 +177,12 @@ public static class EventBatch
         await using var _ = command;
         command.AddParameter("@key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadPreviousAsync(reader, cancellationToken);
+    }
+
+    /// <summary>The answer in the current result of <paramref name="reader"/> (<see cref="EventSql.Previous"/>'s columns), if it has a row.</summary>
+    public static async Task<EventAccepted?> ReadPreviousAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
         if (!await reader.ReadAsync(cancellationToken))
         {
             return null;

@@ -17,12 +17,15 @@ public sealed class EventConfigCache(IServiceScopeFactory scopes)
 {
     private volatile Snapshot? _snapshot;
 
-    /// <summary>One raw query per request: the stamp as text, compared as it is stored.</summary>
-    public async Task<IReadOnlyList<CachedEventConfig>> GetAsync(DbConnection connection, EventSql sql, CancellationToken cancellationToken)
+    /// <summary>The configurations loaded last and the stamp they were loaded under, or null before the first load.</summary>
+    public (string Stamp, IReadOnlyList<CachedEventConfig> Configs)? Current => _snapshot is { } s ? (s.Stamp, s.Configs) : null;
+
+    /// <summary>One raw query per request: the stamp as text, compared as it is stored (or <paramref name="stamp"/>, read already).</summary>
+    public async Task<IReadOnlyList<CachedEventConfig>> GetAsync(DbConnection connection, EventSql sql, CancellationToken cancellationToken, string? stamp = null)
     {
-        string stamp;
-        await using (var command = connection.CreateCommand())
+        if (stamp is null)
         {
+            await using var command = connection.CreateCommand();
             command.CommandText = sql.ConfigStamp;
             stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
         }

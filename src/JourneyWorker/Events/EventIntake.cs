@@ -26,24 +26,24 @@ public sealed class EventIntake(JourneyConnections connections, EventSql sql, Ev
     {
         await using var connection = connections.CreateConnection();
         await connection.OpenAsync(cancellationToken);
-        if (idempotencyKey is not null && await EventBatch.PreviousAsync(connection, sql, idempotencyKey, cancellationToken) is { } previous)
+        var now = time.GetUtcNow();
+        string? stamp = null;
+        if (sql.BatchesReads && connection.CanCreateBatch && configCache.Current is { } cached)
+        {
+            var (answer, read) = await AcceptBatchedAsync(connection, cached, payload, idempotencyKey, now, cancellationToken);
+            if (answer is not null)
+            {
+                return answer;
+            }
+            stamp = read;
+        }
+        else if (idempotencyKey is not null && await EventBatch.PreviousAsync(connection, sql, idempotencyKey, cancellationToken) is { } previous)
         {
             return new IntakeResult(previous, null);
         }
 
-        var now = time.GetUtcNow();
-        var configs = await configCache.GetAsync(connection, sql, cancellationToken);
-        var candidates = configs.Where(c => Matches(c, payload, now)).ToList();
-        var matched = candidates.Select(c => c.Config).ToList();
-
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        foreach (var (config, fields, _) in candidates)
-        {
-            foreach (var problem in EventFieldChecker.Check(payload, fields))
-            {
-                errors[$"{config.Name}"] = [.. errors.GetValueOrDefault(config.Name, []), problem];
-            }
-        }
+        var configs = await configCache.GetAsync(connection, sql, cancellationToken, stamp);
+        var (candidates, errors) = Check(configs, payload, now);
         if (errors.Count > 0)
         {
             return new IntakeResult(null, errors);
@@ -52,23 +52,133 @@ public sealed class EventIntake(JourneyConnections connections, EventSql sql, Ev
         // Each matched configuration names the profile in its own way.
         var profiles = new List<(string EventName, long ProfileId)>();
         var reasons = new List<string>();
-        foreach (var config in matched)
+        foreach (var (config, found) in Identities(candidates, payload))
         {
-            var identity = Lookup(payload, config.ProfileIdentifier);
-            if (identity is null)
+            if (found is not { } identity)
             {
-                reasons.Add($"{config.Name}: the payload has no '{config.ProfileIdentifier}' field to identify the profile.");
+                reasons.Add(NoIdentity(config));
                 continue;
             }
-            var profileId = await ProfileAsync(connection, config.Namespace, identity, cancellationToken);
-            if (profileId is null)
+            if (await ProfileAsync(connection, config.Namespace, identity, cancellationToken) is not { } profileId)
             {
-                reasons.Add($"{config.Name}: no profile has the identity {config.Namespace} '{identity}'.");
+                reasons.Add(NoProfile(config, identity));
                 continue;
             }
-            profiles.Add((config.Name, profileId.Value));
+            profiles.Add((config.Name, profileId));
         }
         await connection.CloseAsync();
+        return await WriteAsync(payload, idempotencyKey, now, candidates, profiles, reasons, cancellationToken);
+    }
+
+    /// <summary>
+    /// Every read of a request in one round trip (PostgreSQL): the earlier answer for the key, the configurations'
+    /// stamp, and the profile of each identity the cached configurations find in the payload. Matching and checks run
+    /// on the cached configurations first; if the stamp shows they changed, nothing of it is used and the stamp read is
+    /// returned for the caller to reload with (a stale guess only costs reads that are thrown away).
+    /// </summary>
+    private async Task<(IntakeResult? Answer, string Stamp)> AcceptBatchedAsync(
+        DbConnection connection, (string Stamp, IReadOnlyList<CachedEventConfig> Configs) cached, JsonObject payload, string? idempotencyKey,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (candidates, errors) = Check(cached.Configs, payload, now);
+        var identities = errors.Count > 0 ? [] : Identities(candidates, payload).ToList();
+
+        await using var batch = connection.CreateBatch();
+        if (idempotencyKey is not null)
+        {
+            batch.Add(sql.Previous, ("@key", idempotencyKey));
+        }
+        batch.Add(sql.ConfigStamp);
+        foreach (var (config, identity) in identities.Where(i => i.Identity is not null))
+        {
+            batch.Add(sql.ProfileByIdentity, ("@ns", config.Namespace), ("@value", identity));
+        }
+
+        var profileIds = new List<long?>(identities.Count);
+        string stamp;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            if (idempotencyKey is not null)
+            {
+                if (await EventBatch.ReadPreviousAsync(reader, cancellationToken) is { } previous)
+                {
+                    return (new IntakeResult(previous, null), "");
+                }
+                await reader.NextResultAsync(cancellationToken);
+            }
+            await reader.ReadAsync(cancellationToken);
+            stamp = reader.GetString(0);
+            foreach (var (_, identity) in identities)
+            {
+                if (identity is null)
+                {
+                    profileIds.Add(null);
+                    continue;
+                }
+                await reader.NextResultAsync(cancellationToken);
+                profileIds.Add(await reader.ReadAsync(cancellationToken) ? reader.GetInt64(0) : null);
+            }
+        }
+        if (stamp != cached.Stamp)
+        {
+            return (null, stamp);
+        }
+        if (errors.Count > 0)
+        {
+            return (new IntakeResult(null, errors), stamp);
+        }
+
+        var profiles = new List<(string EventName, long ProfileId)>();
+        var reasons = new List<string>();
+        for (var i = 0; i < identities.Count; i++)
+        {
+            var (config, identity) = identities[i];
+            if (identity is null)
+            {
+                reasons.Add(NoIdentity(config));
+            }
+            else if (profileIds[i] is not { } profileId)
+            {
+                reasons.Add(NoProfile(config, identity));
+            }
+            else
+            {
+                profiles.Add((config.Name, profileId));
+            }
+        }
+        await connection.CloseAsync();
+        return (await WriteAsync(payload, idempotencyKey, now, candidates, profiles, reasons, cancellationToken), stamp);
+    }
+
+    /// <summary>The configurations the payload matches, and the problems of each with the payload's fields.</summary>
+    private static (List<CachedEventConfig> Candidates, Dictionary<string, string[]> Errors) Check(
+        IReadOnlyList<CachedEventConfig> configs, JsonObject payload, DateTimeOffset now)
+    {
+        var candidates = configs.Where(c => Matches(c, payload, now)).ToList();
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var (config, fields, _) in candidates)
+        {
+            foreach (var problem in EventFieldChecker.Check(payload, fields))
+            {
+                errors[$"{config.Name}"] = [.. errors.GetValueOrDefault(config.Name, []), problem];
+            }
+        }
+        return (candidates, errors);
+    }
+
+    /// <summary>The identity each matched configuration finds in the payload (null: none), in the configurations' order.</summary>
+    private static IEnumerable<(EventConfig Config, string? Identity)> Identities(List<CachedEventConfig> candidates, JsonObject payload) =>
+        candidates.Select(c => (c.Config, Lookup(payload, c.Config.ProfileIdentifier)));
+
+    private static string NoIdentity(EventConfig config) => $"{config.Name}: the payload has no '{config.ProfileIdentifier}' field to identify the profile.";
+
+    private static string NoProfile(EventConfig config, string identity) => $"{config.Name}: no profile has the identity {config.Namespace} '{identity}'.";
+
+    private async Task<IntakeResult> WriteAsync(
+        JsonObject payload, string? idempotencyKey, DateTimeOffset now, List<CachedEventConfig> candidates,
+        List<(string EventName, long ProfileId)> profiles, List<string> reasons, CancellationToken cancellationToken)
+    {
+        var matched = candidates.Select(c => c.Config).ToList();
 
         var pending = new PendingEvent(Guid.CreateVersion7(), now, idempotencyKey, payload.ToJsonString(),
             [.. matched.Select(c => c.Name)], profiles, reasons);

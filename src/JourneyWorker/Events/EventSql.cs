@@ -16,6 +16,12 @@ public abstract class EventSql
     /// <summary>The stamp of the versions that can admit (live, or a draft in test mode), as text: @live, @draft.</summary>
     public abstract string StartsStamp { get; }
 
+    /// <summary>
+    /// Whether a request's reads (earlier answer, configurations' stamp, profiles by identity) go in one batch of
+    /// statements: one round trip instead of three where each statement is one (PostgreSQL).
+    /// </summary>
+    public virtual bool BatchesReads => false;
+
     /// <summary>An event's id as the provider stores it.</summary>
     public abstract object Id(Guid id);
 
@@ -60,4 +66,6 @@ public sealed class PostgreSqlEventSql : EventSql
         """;
 
     public override object Id(Guid id) => id;
+
+    public override bool BatchesReads => true;
 }

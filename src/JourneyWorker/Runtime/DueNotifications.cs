@@ -7,8 +7,8 @@ using Quartz;
 namespace JourneyWorker.Runtime;
 
 /// <summary>
-/// Workers wake each other on PostgreSQL: every store transaction that can make work due now (an admission, a resume,
-/// an event, a reaction) sends NOTIFY on <see cref="Channel"/> with its commit, and every worker LISTENs on a session
+/// Workers wake each other on PostgreSQL: every store transaction that made work due now (an admission, a resume by an
+/// event or a reaction) sends NOTIFY on <see cref="Channel"/> with its commit, and every worker LISTENs on a session
 /// of its own and polls at once, so event-to-step latency does not depend on which process took the request. Bursts
 /// coalesce into one extra poll; the scheduled poll (and its 5 s recheck) stays the fallback should a notification be
 /// lost with a connection. On SQLite there is one writer per file and nothing to listen to.

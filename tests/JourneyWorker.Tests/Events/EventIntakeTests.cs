@@ -20,10 +20,26 @@ public sealed class EventIntakeTests
     private const string EventWait = """{"id": "e", "type": "event", "event": "purchase", "timeout": "PT1H", "timeoutNext": "late", "next": "thanks"}""";
 
     [Fact]
-    public async Task Fifty_concurrent_events_in_one_group_commit_each_resume_and_admit_their_own_profile_once()
+    public Task Fifty_concurrent_events_in_one_group_commit_each_resume_and_admit_their_own_profile_once() => FiftyConcurrentEventsAsync(null);
+
+    /// <summary>
+    /// On PostgreSQL a group commit's inserts go as one batch of statements, a request's reads as another, and the
+    /// runner's writes in batches too: each event still stored, routed and answered as if it came alone.
+    /// </summary>
+    [Fact]
+    public async Task Fifty_concurrent_events_in_one_group_commit_on_PostgreSQL_each_resume_and_admit_their_own_profile_once()
+    {
+        await using var pg = await PostgreSqlDatabase.CreateAsync(Ct);
+        await FiftyConcurrentEventsAsync(pg);
+    }
+
+    private static Action<JourneyWorkerApp>? On(PostgreSqlDatabase? pg) =>
+        pg is null ? null : app => app.With("Storage:Provider", "PostgreSql").With("ConnectionStrings:Journeys", pg.ConnectionString);
+
+    private static async Task FiftyConcurrentEventsAsync(PostgreSqlDatabase? pg)
     {
         const int People = 50;
-        await using var h = await EngineHarness.StartAsync(Ct);
+        await using var h = await EngineHarness.StartAsync(Ct, configure: On(pg));
         await EventConfigAsync(h, "purchase");
         var (waitJourney, _) = await StartReadAudienceAsync(h, People, "e", "", EventWait, Mail("thanks"), Mail("late"));
         await h.DrainAsync(Ct);
@@ -52,9 +68,18 @@ public sealed class EventIntakeTests
     }
 
     [Fact]
-    public async Task Duplicate_idempotency_keys_in_one_batch_all_answer_what_the_first_answered_and_store_one_event()
+    public Task Duplicate_idempotency_keys_in_one_batch_all_answer_what_the_first_answered_and_store_one_event() => DuplicateKeysAsync(null);
+
+    [Fact]
+    public async Task Duplicate_idempotency_keys_in_one_batch_on_PostgreSQL_all_answer_what_the_first_answered_and_store_one_event()
     {
-        await using var h = await EngineHarness.StartAsync(Ct);
+        await using var pg = await PostgreSqlDatabase.CreateAsync(Ct);
+        await DuplicateKeysAsync(pg);
+    }
+
+    private static async Task DuplicateKeysAsync(PostgreSqlDatabase? pg)
+    {
+        await using var h = await EngineHarness.StartAsync(Ct, configure: On(pg));
         await EventConfigAsync(h, "purchase");
         await h.ImportAsync(ProfilesNdjson(1), Ct);
 

@@ -19,6 +19,13 @@ public abstract class InstanceSql
     /// </summary>
     public virtual string? NotifyDue => null;
 
+    /// <summary>
+    /// Whether the many small writes of a batch (the runner's rows, an intake batch's events) go to the database as one
+    /// batch of statements (one round trip) rather than one statement at a time. Worth it where each statement is a
+    /// network round trip (PostgreSQL); SQLite runs in process.
+    /// </summary>
+    public virtual bool BatchesStatements => false;
+
     /// <summary>A list of ids as one parameter (SQLite: a JSON array read with json_each; PostgreSQL: a bigint[]).</summary>
     public abstract object Ids(IReadOnlyCollection<long> ids);
 

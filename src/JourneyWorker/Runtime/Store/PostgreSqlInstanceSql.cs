@@ -14,6 +14,9 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
 
     public override object Guid(Guid value) => value;
 
+    /// <summary>Each statement is a round trip to the server: a batch's rows go as one batch of statements.</summary>
+    public override bool BatchesStatements => true;
+
     public override object Ids(IReadOnlyCollection<long> ids) => ids as long[] ?? [.. ids];
 
     /// <summary>Rows another worker is claiming right now are skipped, not waited for: N workers claim disjoint batches.</summary>

@@ -47,7 +47,7 @@ public sealed partial class StoreSession : IAsyncDisposable
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var tx = new StoreTransaction(db, transaction.GetDbTransaction(), catalog, sql);
             var result = await work(tx);
-            if (sql.NotifyDue is { } notify)
+            if (sql.NotifyDue is { } notify && tx.MadeWorkDue)
             {
                 await using var command = tx.Command(notify);
                 await command.ExecuteNonQueryAsync(cancellationToken);

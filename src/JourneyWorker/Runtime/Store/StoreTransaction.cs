@@ -19,6 +19,12 @@ public sealed record WaitingInstance(long Id, long ProfileId, string WaitingFor,
 /// </summary>
 public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transaction, JourneyCatalog catalog, InstanceSql sql)
 {
+    /// <summary>
+    /// Whether this transaction made work due now (an admission, a resume): only then is NOTIFY sent with its commit
+    /// (PostgreSQL), so that an intake batch that routed nothing does not make every worker poll.
+    /// </summary>
+    public bool MadeWorkDue { get; private set; }
+
     /// <summary>The caller's context, enlisted in this transaction, for its own rows (events, versions, profiles).</summary>
     public JourneyDbContext Db => db;
 
@@ -29,6 +35,23 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         command.Transaction = transaction;
         command.CommandText = text;
         return command;
+    }
+
+    /// <summary>
+    /// An empty batch of statements in this transaction (sent in one round trip), or null where the provider does better
+    /// with one statement at a time (<see cref="InstanceSql.BatchesStatements"/>).
+    /// </summary>
+    public DbBatch? Batch() => CreateBatch(transaction, sql);
+
+    internal static DbBatch? CreateBatch(DbTransaction transaction, InstanceSql sql)
+    {
+        if (!sql.BatchesStatements || transaction.Connection is not { CanCreateBatch: true } connection)
+        {
+            return null;
+        }
+        var batch = connection.CreateBatch();
+        batch.Transaction = transaction;
+        return batch;
     }
 
     /// <summary>
@@ -119,6 +142,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
             step.AddParameter("@detail", detail);
             await step.ExecuteNonQueryAsync(cancellationToken);
             resumed++;
+            MadeWorkDue = true;
         }
         return resumed;
     }
@@ -168,6 +192,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         {
             created.Add(reader.GetInt64(0));
         }
+        MadeWorkDue |= created.Count > 0;
         return created;
     }
 
@@ -197,6 +222,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
                 last = Math.Max(last, reader.GetInt64(0));
             }
         }
+        MadeWorkDue |= admitted > 0;
         if (admitted == limit)
         {
             return (admitted, last);

@@ -5,7 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using JourneyWorker.CrashHarness;
+using JourneyWorker.Testing;
 using Microsoft.Data.Sqlite;
 
 // Runs the service as a separate process, kills it (SIGKILL) at random moments while an audience

@@ -77,8 +77,8 @@ public sealed partial class DatabaseMigrator(IServiceProvider services, ILogger<
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
-        // Several workers starting at once on one PostgreSQL database are serialised by EF's migration lock.
-        await db.Database.MigrateAsync(cancellationToken);
+        // Several workers starting at once on one PostgreSQL database take turns (see JourneyMigrations).
+        await JourneyMigrations.ApplyAsync(db.Database, cancellationToken);
         if (db.Database.IsSqlite())
         {
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);

@@ -43,7 +43,7 @@ public sealed class PostgreSqlTarget(NpgsqlDataSource dataSource, IReadOnlyList<
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var db = new PostgreSqlJourneyDbContext(new DbContextOptionsBuilder<PostgreSqlJourneyDbContext>().UseNpgsql(connection).Options);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
-        await db.Database.MigrateAsync(cancellationToken);
+        await JourneyMigrations.ApplyAsync(db.Database, cancellationToken);
         return pending;
     }
 

@@ -9,8 +9,11 @@ using Microsoft.Extensions.Options;
 namespace JourneyWorker.Profiles;
 
 /// <summary>
-/// Streams an NDJSON body into profiles: every valid line is kept, every bad line is reported with
-/// its number. Lines are committed in batches so that memory stays flat whatever the body size.
+/// Streams an NDJSON body into profiles: every valid line is kept, every bad line is reported with its number. Lines
+/// are read, checked and written in batches, one transaction each, so memory stays flat whatever the body size. Lines
+/// with identities nobody holds yet (most of a first import) are stored together with one lookup and one save per
+/// batch; a line that names a known identity, or one an earlier line of the batch took, is applied on its own, in
+/// order, as a single upsert would be.
 /// </summary>
 public sealed class ProfileImporter(
     JourneyDbContext db,
@@ -27,54 +30,62 @@ public sealed class ProfileImporter(
         var imported = 0;
         var failed = 0;
         var errors = new List<ImportError>();
-        var inBatch = 0;
-        var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        try
-        {
-            await foreach (var line in NdjsonLineReader.ReadAsync(body, options.Value.MaxLineBytes, cancellationToken))
-            {
-                if (line.Bytes is not null && line.Bytes.AsSpan().Trim(" \t\r"u8).IsEmpty)
-                {
-                    continue;
-                }
+        var batch = new List<Line>(BatchSize);
 
-                var error = line.Bytes is null
-                    ? $"The line is longer than {options.Value.MaxLineBytes} bytes."
-                    : await ImportLineAsync(line.Bytes, cancellationToken);
-                if (error is null)
+        async Task WriteAsync()
+        {
+            await WriteBatchAsync(batch, cancellationToken);
+            foreach (var line in batch)
+            {
+                if (line.Error is null)
                 {
                     imported++;
+                    continue;
                 }
-                else
+                failed++;
+                if (errors.Count < MaxReportedErrors)
                 {
-                    failed++;
-                    if (errors.Count < MaxReportedErrors)
-                    {
-                        errors.Add(new ImportError(line.Number, error));
-                    }
-                }
-
-                if (++inBatch >= BatchSize)
-                {
-                    await transaction.CommitAsync(cancellationToken);
-                    await transaction.DisposeAsync();
-                    db.ChangeTracker.Clear();
-                    transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                    inBatch = 0;
+                    errors.Add(new ImportError(line.Number, line.Error));
                 }
             }
-
-            await transaction.CommitAsync(cancellationToken);
+            batch.Clear();
         }
-        finally
+
+        await foreach (var line in NdjsonLineReader.ReadAsync(body, options.Value.MaxLineBytes, cancellationToken))
         {
-            await transaction.DisposeAsync();
+            if (line.Bytes is not null && line.Bytes.AsSpan().Trim(" \t\r"u8).IsEmpty)
+            {
+                continue;
+            }
+
+            batch.Add(line.Bytes is null
+                ? new Line(line.Number, null) { Error = $"The line is longer than {options.Value.MaxLineBytes} bytes." }
+                : await ReadLineAsync(line.Number, line.Bytes, cancellationToken));
+            if (batch.Count >= BatchSize)
+            {
+                await WriteAsync();
+            }
+        }
+        if (batch.Count > 0)
+        {
+            await WriteAsync();
         }
 
         return new ImportResponse(imported, failed, errors);
     }
 
-    private async Task<string?> ImportLineAsync(byte[] bytes, CancellationToken cancellationToken)
+    /// <summary>One line: the profile it asks for, or why not (set when it is read, or when it is written).</summary>
+    private sealed class Line(long number, ProfileRequest? request)
+    {
+        public long Number { get; } = number;
+        public ProfileRequest? Request { get; } = request;
+        public string? Error { get; set; }
+
+        public List<(string Namespace, string Value)> Identities { get; } =
+            request?.Identities?.Select(i => (i.Key, i.Value)).ToList() ?? [];
+    }
+
+    private async Task<Line> ReadLineAsync(long number, byte[] bytes, CancellationToken cancellationToken)
     {
         ProfileRequest? request;
         try
@@ -83,20 +94,82 @@ public sealed class ProfileImporter(
         }
         catch (JsonException e)
         {
-            return $"Not a valid profile object: {e.Message}";
+            return new Line(number, null) { Error = $"Not a valid profile object: {e.Message}" };
         }
 
         if (request is null)
         {
-            return "The line is null, not a profile object.";
+            return new Line(number, null) { Error = "The line is null, not a profile object." };
         }
 
         var validation = await validator.ValidateAsync(request, cancellationToken);
-        if (!validation.IsValid)
+        return validation.IsValid
+            ? new Line(number, request)
+            : new Line(number, null) { Error = string.Join(" ", validation.Errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")) };
+    }
+
+    /// <summary>The batch's lines in order, in one transaction; each line's outcome is left in its Error.</summary>
+    private async Task WriteBatchAsync(List<Line> batch, CancellationToken cancellationToken)
+    {
+        var lines = batch.Where(l => l.Request is not null).ToList();
+        if (lines.Count == 0)
         {
-            return string.Join(" ", validation.Errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}"));
+            return;
         }
 
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var held = await profiles.HeldIdentitiesAsync([.. lines.SelectMany(l => l.Identities).Distinct()], cancellationToken);
+        var fresh = new List<Line>();
+        var taken = new HashSet<(string Namespace, string Value)>();
+        foreach (var line in lines)
+        {
+            if (line.Identities.Count > 0 && !line.Identities.Any(i => held.Contains(i) || taken.Contains(i)))
+            {
+                profiles.AddNew(line.Request!.Identities!, line.Request);
+                taken.UnionWith(line.Identities);
+                fresh.Add(line);
+                continue;
+            }
+
+            // It touches a profile that exists, or one of this batch: what is pending is saved first, then this line alone.
+            await SaveFreshAsync(fresh, cancellationToken);
+            held.UnionWith(taken);
+            taken.Clear();
+            line.Error = await UpsertAsync(line.Request!, cancellationToken);
+            held.UnionWith(line.Identities);
+        }
+        await SaveFreshAsync(fresh, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        db.ChangeTracker.Clear();
+    }
+
+    /// <summary>The new profiles of the batch so far in one save; if the database refuses it, each line again on its own.</summary>
+    private async Task SaveFreshAsync(List<Line> fresh, CancellationToken cancellationToken)
+    {
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // The savepoint EF took for this save was rolled back (another request stored one of these identities
+            // meanwhile, say): forget the entities and let each line find its own outcome.
+            Forget();
+            foreach (var line in fresh)
+            {
+                line.Error = await UpsertAsync(line.Request!, cancellationToken);
+            }
+        }
+        fresh.Clear();
+    }
+
+    /// <summary>One line as a single upsert: its own lookup and save; null when it was stored.</summary>
+    private async Task<string?> UpsertAsync(ProfileRequest request, CancellationToken cancellationToken)
+    {
         var (_, problem) = await profiles.UpsertAsync(null, request, cancellationToken);
         if (problem is not null)
         {
@@ -111,11 +184,16 @@ public sealed class ProfileImporter(
         catch (DbUpdateException e)
         {
             // The savepoint EF took for this SaveChanges was rolled back; forget the line's entities.
-            foreach (var entry in db.ChangeTracker.Entries().Where(x => x.State != EntityState.Unchanged).ToList())
-            {
-                entry.State = EntityState.Detached;
-            }
+            Forget();
             return $"Could not be stored: {e.InnerException?.Message ?? e.Message}";
+        }
+    }
+
+    private void Forget()
+    {
+        foreach (var entry in db.ChangeTracker.Entries().Where(x => x.State != EntityState.Unchanged).ToList())
+        {
+            entry.State = EntityState.Detached;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys.Model;
@@ -57,24 +58,41 @@ public sealed partial class InstanceRunner(
         }
         static List<InstanceRun> Ready(List<InstanceRun> written) => written.Where(r => r.PendingSend is not null && !r.Lost).ToList();
 
+        // Every write also moves the lease of every claim the batch still holds (a long batch keeps its claims while it
+        // makes progress), and a message leaves only while the claims are surely still held (see SendAllAsync).
+        var lease = (long)options.Value.LeaseDuration.TotalMilliseconds;
+        var held = new StrongBox<long>(runs.Count == 0 ? long.MinValue : runs.Min(r => r.Instance.LeaseUntil ?? long.MinValue));
+        async Task WriteAsync(IReadOnlyCollection<InstanceRun> toWrite)
+        {
+            var until = time.GetUtcNow().ToUnixTimeMilliseconds() + lease;
+            await session.WriteRunsAsync(toWrite, runs, owner, until, cancellationToken);
+            Interlocked.Exchange(ref held.Value, until);
+        }
+
         var first = TakeFresh();
         if (first.Count > 0)
         {
-            await session.WriteRunsAsync(first, owner, cancellationToken);
+            await WriteAsync(first);
         }
         var ready = Ready(first);
         List<InstanceRun> done = [];
         while (ready.Count > 0 || done.Any(r => r.PendingSend is not null && !r.Lost))
         {
             var toWrite = done.Concat(TakeFresh()).ToList();
-            var sending = SendAllAsync(ready, cancellationToken);
-            var writing = toWrite.Count > 0 ? session.WriteRunsAsync(toWrite, owner, cancellationToken) : Task.CompletedTask;
+            var sending = SendAllAsync(ready, held, lease / 2, cancellationToken);
+            var writing = toWrite.Count > 0 ? WriteAsync(toWrite) : Task.CompletedTask;
             await Task.WhenAll(sending, writing);
             var results = await sending;
             for (var i = 0; i < ready.Count; i++)
             {
                 var run = ready[i];
-                var result = results[i];
+                if (results[i] is not { } result)
+                {
+                    // Not sent: the claim may run out before the message would be out. Whoever claims the instance
+                    // next sends it (same Message-ID); this batch writes nothing more of it.
+                    run.Lost = true;
+                    continue;
+                }
                 Guarded(run, () =>
                 {
                     if (dispatcher.Complete(run, result) == Flow.Continue)
@@ -87,7 +105,7 @@ public sealed partial class InstanceRunner(
             ready = Ready(toWrite);
         }
 
-        await session.WriteRunsAsync(runs, owner, cancellationToken);
+        await WriteAsync(runs);
         foreach (var run in runs)
         {
             if (run.Lost)
@@ -103,12 +121,23 @@ public sealed partial class InstanceRunner(
         return runs.Count;
     }
 
-    private async Task<Channels.SendResult[]> SendAllAsync(List<InstanceRun> runs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the round's messages. One leaves only while the batch's claims are held for at least
+    /// <paramref name="margin"/> more (half a lease): past that, the claim could run out while the message is on its
+    /// way, and a worker taking the instance over would send it too. A message not sent has a null result.
+    /// </summary>
+    private async Task<Channels.SendResult?[]> SendAllAsync(List<InstanceRun> runs, StrongBox<long> held, long margin, CancellationToken cancellationToken)
     {
-        var results = new Channels.SendResult[runs.Count];
+        var results = new Channels.SendResult?[runs.Count];
         await Parallel.ForAsync(0, runs.Count,
             new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },
-            async (i, ct) => results[i] = await dispatcher.SendAsync(runs[i], ct));
+            async (i, ct) =>
+            {
+                if (!runs[i].Lost && time.GetUtcNow().ToUnixTimeMilliseconds() <= Interlocked.Read(ref held.Value) - margin)
+                {
+                    results[i] = await dispatcher.SendAsync(runs[i], ct);
+                }
+            });
         return results;
     }
 
@@ -160,7 +189,7 @@ public sealed partial class InstanceRunner(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {InstanceId}: lease lost before commit; another worker owns it now")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {InstanceId}: lease lost before commit (taken over, or too close to its end to send); another worker takes it on")]
     private static partial void LogLeaseLost(ILogger logger, long instanceId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Instance {InstanceId} failed unexpectedly and was ended")]

@@ -10,8 +10,9 @@ namespace JourneyWorker.Runtime;
 /// <summary>
 /// Keeps Quartz triggers in step with journeys: the poller (every process, in memory), and one Read Audience schedule
 /// per live (or test-mode) version — in memory on SQLite, in the clustered store on PostgreSQL, so that each
-/// occurrence fires on exactly one worker. Misfires (every worker down when a read was due): a once-read fires
-/// as soon as a worker is back; a daily, weekly or cron read fires once for what was missed, then keeps its times.
+/// occurrence fires on exactly one worker, and a read cut off by a dying worker is run again on another. Misfires
+/// (every worker down when a read was due): a once-read fires as soon as a worker is back; a daily, weekly or cron
+/// read fires once for what was missed, then keeps its times.
 /// </summary>
 public sealed partial class JourneySchedules(
     ISchedulerFactory schedulers,
@@ -90,7 +91,10 @@ public sealed partial class JourneySchedules(
         var scheduler = await ReadsAsync(cancellationToken);
         var key = JobKeyFor(versionId);
         await scheduler.DeleteJob(key, cancellationToken);
-        var job = JobBuilder.Create<ReadAudienceJob>().WithIdentity(key)
+        // Recovery: when the worker running a read dies, another worker of the cluster runs that firing again once the
+        // dead one misses its check-ins (the read skips whoever it already admitted). Without it Quartz only frees the
+        // trigger, and a cut-off once-read stays cut off until some worker restarts.
+        var job = JobBuilder.Create<ReadAudienceJob>().WithIdentity(key).RequestRecovery()
             .UsingJobData(ReadAudienceJob.VersionKey, versionId.ToString())
             .UsingJobData(ReadAudienceJob.TestOnlyKey, test ? "true" : "false")
             .Build();

@@ -34,4 +34,78 @@ public sealed class ProfileImportTests(JourneyWorkerApp app) : IClassFixture<Jou
         await (await app.Admin().GetAsync("/api/profiles/crmId/imp-6", Ct)).OkAsync<ProfileResponse>();
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await app.Admin().GetAsync("/api/profiles/crmId/long", Ct)).StatusCode);
     }
+
+    private async Task<ImportResponse> ImportAsync(IEnumerable<string> lines)
+    {
+        using var content = new StringContent(string.Join('\n', lines), Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        return await (await app.Admin().PostAsync("/api/profiles/import", content, Ct)).OkAsync<ImportResponse>();
+    }
+
+    private async Task<ProfileResponse> ProfileAsync(string ns, string identity) =>
+        await (await app.Admin().GetAsync($"/api/profiles/{ns}/{identity}", Ct)).OkAsync<ProfileResponse>();
+
+    [Fact]
+    public async Task Lines_naming_the_same_identity_are_applied_in_order()
+    {
+        var result = await ImportAsync([
+            """{"identities": {"crmId": "order-1", "email": "order-1@example.com"}, "attributes": {"v": 1}}""",
+            """{"identities": {"crmId": "order-2"}, "attributes": {"v": 2}}""",
+            """{"identities": {"crmId": "order-1"}, "attributes": {"v": 3}, "consent": {"email": false}}""",
+            """{"identities": {"crmId": "order-3"}, "attributes": {"v": 4}}""",
+        ]);
+
+        Assert.Equal((4, 0), (result.Imported, result.Failed));
+        // The third line replaced what the first stored: its identities, attributes and consent.
+        var first = await ProfileAsync("crmId", "order-1");
+        Assert.Equal(3, first.Attributes["v"]!.GetValue<int>());
+        Assert.False(first.Consent.Email);
+        Assert.Equal(["crmId"], first.Identities.Keys);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await app.Admin().GetAsync("/api/profiles/email/order-1@example.com", Ct)).StatusCode);
+        Assert.Equal(4, (await ProfileAsync("crmId", "order-3")).Attributes["v"]!.GetValue<int>());
+        Assert.NotEqual(first.Id, (await ProfileAsync("crmId", "order-2")).Id);
+    }
+
+    [Fact]
+    public async Task A_line_whose_identities_belong_to_two_profiles_fails_alone()
+    {
+        var result = await ImportAsync([
+            """{"identities": {"crmId": "clash-1"}, "attributes": {"v": 1}}""",
+            """{"identities": {"email": "clash-2@example.com"}, "attributes": {"v": 2}}""",
+            """{"identities": {"crmId": "clash-1", "email": "clash-2@example.com"}, "attributes": {"v": 3}}""",
+            """{"identities": {"crmId": "clash-4"}, "attributes": {"v": 4}}""",
+        ]);
+
+        Assert.Equal((3, 1), (result.Imported, result.Failed));
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(3, error.Line);
+        Assert.Contains("different profiles", error.Error, StringComparison.Ordinal);
+        Assert.Equal(1, (await ProfileAsync("crmId", "clash-1")).Attributes["v"]!.GetValue<int>());
+        Assert.Equal(2, (await ProfileAsync("email", "clash-2@example.com")).Attributes["v"]!.GetValue<int>());
+        Assert.Equal(4, (await ProfileAsync("crmId", "clash-4")).Attributes["v"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task An_import_of_many_batches_creates_new_profiles_and_updates_existing_ones_in_place()
+    {
+        var existing = await (await app.Admin().PutAsync("/api/profiles/crmId/many-250",
+            new StringContent("""{"attributes": {"n": -1}, "consent": {"email": false}}""", Encoding.UTF8, "application/json"), Ct)).OkAsync<ProfileResponse>();
+
+        var result = await ImportAsync(Enumerable.Range(0, 1_200).Select(n => n == 700
+            ? "not json"
+            : $$$"""{"identities": {"crmId": "many-{{{n}}}"}, "attributes": {"n": {{{n}}}}}"""));
+
+        Assert.Equal((1_199, 1), (result.Imported, result.Failed));
+        Assert.Equal(701, Assert.Single(result.Errors).Line);
+        var updated = await ProfileAsync("crmId", "many-250");
+        Assert.Equal((existing.Id, 250, false), (updated.Id, updated.Attributes["n"]!.GetValue<int>(), updated.Consent.Email));
+        foreach (var n in new[] { 0, 499, 500, 999, 1_199 })
+        {
+            var profile = await ProfileAsync("crmId", $"many-{n}");
+            Assert.Equal((n, true), (profile.Attributes["n"]!.GetValue<int>(), profile.Consent.Email));
+        }
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await app.Admin().GetAsync("/api/profiles/crmId/many-700", Ct)).StatusCode);
+        await using var db = app.Db();
+        Assert.Equal(1_199, db.ProfileIdentities.Count(i => i.Namespace == "crmId" && i.Value.StartsWith("many-")));
+    }
 }

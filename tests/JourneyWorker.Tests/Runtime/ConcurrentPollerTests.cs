@@ -18,10 +18,10 @@ namespace JourneyWorker.Tests.Runtime;
 public sealed class ConcurrentPollerTests
 {
     /// <summary>A worker of its own (its own runner and claims) on the app's services and database.</summary>
-    private static InstancePoller Worker(EngineHarness h, string workerId, int batchSize = 25)
+    private static InstancePoller Worker(EngineHarness h, string workerId, int batchSize = 25, int parallelism = 4)
     {
         var services = h.App.Services;
-        var options = Options.Create(new RuntimeOptions { WorkerId = workerId, BatchSize = batchSize, Parallelism = 4 });
+        var options = Options.Create(new RuntimeOptions { WorkerId = workerId, BatchSize = batchSize, Parallelism = parallelism });
         // Its own write gate, as another process would have: only the database's locking is shared.
         var writes = new WriteGate();
         var store = new InstanceStore(services.GetRequiredService<IServiceScopeFactory>(), writes, services.GetRequiredService<JourneyCatalog>(),
@@ -94,5 +94,109 @@ public sealed class ConcurrentPollerTests
         Assert.Equal((InstanceStatus.Completed, (string?)null), (instance.Status, instance.LeaseOwner));
         Assert.Equal(["read:entered", "read:succeeded", "m:entered", "m:succeeded"], await TraceAsync(h, instance.Id));
         Assert.Single(h.Smtp.Messages);
+    }
+
+    /// <summary>Eight instances, one batch of worker A in two rounds of four sent one at a time; the SMTP server can hold a message.</summary>
+    private static async Task<(Guid Journey, InstancePoller A, InstancePoller B, Func<int, Task> HoldAsync, Action Release)> SlowBatchAsync(EngineHarness h)
+    {
+        var (journey, _) = await StartReadAudienceAsync(h, 8, "m", "", Mail("m"));
+        var a = Worker(h, "worker-a", batchSize: 8, parallelism: 1);
+        var b = Worker(h, "worker-b", batchSize: 8, parallelism: 1);
+        var gate = new SemaphoreSlim(0);
+        var holdAt = 0;
+        var received = 0;
+        h.Smtp.OnReceived = async _ =>
+        {
+            if (Interlocked.Increment(ref received) == Volatile.Read(ref holdAt))
+            {
+                await gate.WaitAsync(Ct);
+            }
+        };
+        // Holds the n-th message at the server (the sender waits for its 250) and returns once it is there.
+        async Task HoldAsync(int n)
+        {
+            Volatile.Write(ref holdAt, n);
+            await h.Smtp.WaitForMessagesAsync(n, cancellationToken: Ct);
+        }
+        return (journey, a, b, HoldAsync, () => gate.Release());
+    }
+
+    [Fact]
+    public async Task A_batch_slower_than_its_lease_keeps_its_claims_while_it_makes_progress_and_gives_up_a_round_that_stalls()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        var (journey, a, b, holdAsync, release) = await SlowBatchAsync(h);
+        var lease = new RuntimeOptions().LeaseDuration;
+        var claimedUntil = h.App.Time.GetUtcNow() + lease;
+
+        var holding = holdAsync(1);
+        var draining = Task.Run(() => a.DrainAsync(Ct), Ct);
+        await holding;
+        h.Advance(lease * 0.4);
+        holding = holdAsync(5);
+        release();
+        await holding;
+        // The write that recorded the first round moved the second round's claims on.
+        var renewedUntil = h.App.Time.GetUtcNow() + lease;
+        await UntilAsync(async () =>
+        {
+            await using var db = h.App.Db();
+            return await db.JourneyInstances.CountAsync(i => i.LeaseOwner == "worker-a" && i.LeaseUntil == renewedUntil.ToUnixTimeMilliseconds(), Ct) == 4;
+        });
+
+        // Past the lease A's claims had when it took them, B finds nothing to take over.
+        h.Advance(lease * 0.7);
+        Assert.True(h.App.Time.GetUtcNow() > claimedUntil);
+        Assert.Equal(0, await b.DrainAsync(Ct));
+
+        // The second round stalled for more than half a lease: A sends no more of it. Once those claims end, B sends the three.
+        release();
+        Assert.Equal(8, await draining);
+        Assert.Equal(5, h.Smtp.Messages.Count);
+        h.Advance(lease * 0.5);
+        Assert.Equal(3, await b.DrainAsync(Ct));
+
+        Assert.Equal(8, h.Smtp.Messages.Count);
+        Assert.Equal(8, h.Smtp.Messages.Select(m => m.Message.MessageId).Distinct().Count());
+        foreach (var instance in await InstancesAsync(h, journey))
+        {
+            Assert.Equal((InstanceStatus.Completed, (string?)null), (instance.Status, instance.LeaseOwner));
+            Assert.Equal(["read:entered", "read:succeeded", "m:entered", "m:succeeded"], await TraceAsync(h, instance.Id));
+        }
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true within 10 s");
+            await Task.Delay(20, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task A_worker_whose_claims_ran_out_mid_batch_sends_nothing_more_and_the_other_sends_each_message()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        var (journey, a, b, holdAsync, release) = await SlowBatchAsync(h);
+
+        // A's first message stalls at the server until A's claims have run out; B takes all eight over and sends them.
+        var holding = holdAsync(1);
+        var draining = Task.Run(() => a.DrainAsync(Ct), Ct);
+        await holding;
+        h.Advance(new RuntimeOptions().LeaseDuration + TimeSpan.FromSeconds(1));
+        Assert.Equal(8, await b.DrainAsync(Ct));
+        release();
+        await draining;
+
+        // A sent nothing after that: the message already on its way is the only one that went out twice (same Message-ID).
+        Assert.Equal(9, h.Smtp.Messages.Count);
+        Assert.Equal(8, h.Smtp.Messages.Select(m => m.Message.MessageId).Distinct().Count());
+        foreach (var instance in await InstancesAsync(h, journey))
+        {
+            Assert.Equal((InstanceStatus.Completed, (string?)null), (instance.Status, instance.LeaseOwner));
+            Assert.Equal(["read:entered", "read:succeeded", "m:entered", "m:succeeded"], await TraceAsync(h, instance.Id));
+        }
     }
 }

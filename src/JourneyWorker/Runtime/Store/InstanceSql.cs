@@ -49,6 +49,9 @@ public abstract class InstanceSql
 
     public abstract string BatchInstances { get; }
 
+    /// <summary>Moves the lease of the batch's claims in @ids that are still @owner's to @until; returns the ids it moved.</summary>
+    public abstract string RenewLeases { get; }
+
     /// <summary>Profiles with their identities and push tokens: one round of three indexed lookups.</summary>
     public abstract string BatchProfiles { get; }
 

@@ -38,6 +38,11 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
         ORDER BY "Id"
         """;
 
+    public override string RenewLeases => """
+        UPDATE "JourneyInstances" SET "LeaseUntil" = @until WHERE "Id" = ANY(@ids) AND "LeaseOwner" = @owner
+        RETURNING "Id"
+        """;
+
     /// <summary>Profiles with their identities and push tokens: one round trip of three indexed lookups.</summary>
     public override string BatchProfiles => """
         SELECT "Id", "Attributes", "ConsentEmail", "ConsentPush", "IsTest" FROM "Profiles" WHERE "Id" = ANY(@ids);

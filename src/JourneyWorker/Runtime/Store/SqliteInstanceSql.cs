@@ -29,6 +29,11 @@ public sealed class SqliteInstanceSql : InstanceSql
         ORDER BY "Id"
         """;
 
+    public override string RenewLeases => """
+        UPDATE "JourneyInstances" SET "LeaseUntil" = @until WHERE "Id" IN (SELECT value FROM json_each(@ids)) AND "LeaseOwner" = @owner
+        RETURNING "Id"
+        """;
+
     /// <summary>Profiles with their identities and push tokens: one round of three indexed lookups.</summary>
     public override string BatchProfiles => """
         SELECT "Id", "Attributes", "ConsentEmail", "ConsentPush", "IsTest" FROM "Profiles" WHERE "Id" IN (SELECT value FROM json_each(@ids));

@@ -11,11 +11,15 @@ public sealed partial class StoreSession
     /// <summary>
     /// Writes the runs of a batch in one transaction with prepared statements: each instance's state (only while
     /// the lease is still ours), its new steps, its outbox rows and the links of the message about to leave. A run
-    /// with nothing left to send is done and gives its lease up; a run with a message about to leave keeps it (this
-    /// write is that message's checkpoint). A run whose lease turned out lost is marked <see cref="InstanceRun.Lost"/>
-    /// and writes nothing. A closed version whose last instance ended here becomes finished in the same commit.
+    /// with nothing left to send is done and gives its lease up; a run with a message about to leave keeps it until
+    /// <paramref name="leaseUntil"/> (this write is that message's checkpoint). The other runs of
+    /// <paramref name="batch"/> still held have their lease moved to <paramref name="leaseUntil"/> too, so a batch that
+    /// makes progress keeps its claims however long it takes. A run whose lease turned out lost (taken over after it
+    /// ran out) is marked <see cref="InstanceRun.Lost"/> and writes nothing. A closed version whose last instance ended
+    /// here becomes finished in the same commit.
     /// </summary>
-    public Task WriteRunsAsync(IReadOnlyCollection<InstanceRun> runs, string owner, CancellationToken cancellationToken) =>
+    public Task WriteRunsAsync(
+        IReadOnlyCollection<InstanceRun> runs, IReadOnlyCollection<InstanceRun> batch, string owner, long leaseUntil, CancellationToken cancellationToken) =>
         _gate.RunAsync(async () =>
         {
             await using var transaction = await Db.Database.GetDbConnection().BeginTransactionAsync(cancellationToken);
@@ -35,14 +39,14 @@ public sealed partial class StoreSession
                 {
                     batched.Add((run, release));
                 }
-                else if (await WriteRunAsync(commands, run, owner, release, cancellationToken))
+                else if (await WriteRunAsync(commands, run, owner, release, leaseUntil, cancellationToken))
                 {
                     written.Add(run);
                 }
             }
             if (batched.Count > 0)
             {
-                await WriteRunsBatchedAsync(transaction, batched, owner, written, cancellationToken);
+                await WriteRunsBatchedAsync(transaction, batched, owner, leaseUntil, written, cancellationToken);
             }
             foreach (var run in written)
             {
@@ -51,6 +55,8 @@ public sealed partial class StoreSession
                     (ended ??= []).Add(run.Instance.JourneyVersionId);
                 }
             }
+            var writing = runs.ToHashSet();
+            await RenewLeasesAsync(transaction, [.. batch.Where(r => !r.Lost && !r.Released && !writing.Contains(r))], owner, leaseUntil, cancellationToken);
             // A run that goes on at once in a later claim (a reaction found at commit) is work any worker may take.
             if (_sql.NotifyDue is { } notify && written.Any(r => r.PendingSend is null && r.Instance.Status == InstanceStatus.Active && r.Instance.DueAt <= r.NowMs))
             {
@@ -73,6 +79,33 @@ public sealed partial class StoreSession
             }
         }, cancellationToken);
 
+    /// <summary>The batch's other claims are kept; one that turns out taken over (it had run out) is lost to this batch.</summary>
+    private async Task RenewLeasesAsync(DbTransaction transaction, List<InstanceRun> held, string owner, long leaseUntil, CancellationToken cancellationToken)
+    {
+        if (held.Count == 0)
+        {
+            return;
+        }
+        await using var command = transaction.Connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = _sql.RenewLeases;
+        command.AddParameter("@ids", _sql.Ids([.. held.Select(r => r.Instance.Id)]));
+        command.AddParameter("@owner", owner);
+        command.AddParameter("@until", leaseUntil);
+        var renewed = new HashSet<long>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                renewed.Add(reader.GetInt64(0));
+            }
+        }
+        foreach (var run in held.Where(r => !renewed.Contains(r.Instance.Id)))
+        {
+            run.Lost = true;
+        }
+    }
+
     /// <summary>
     /// Inside the commit, so a reaction recorded meanwhile cannot slip between this check and the wait becoming
     /// visible: it either is seen here or finds the instance waiting and resumes it.
@@ -88,7 +121,7 @@ public sealed partial class StoreSession
         }
     }
 
-    private static async Task<bool> WriteRunAsync(RunCommands c, InstanceRun run, string owner, bool release, CancellationToken cancellationToken)
+    private static async Task<bool> WriteRunAsync(RunCommands c, InstanceRun run, string owner, bool release, long leaseUntil, CancellationToken cancellationToken)
     {
         var i = run.Instance;
         var update = c.UpdateInstance.Parameters;
@@ -102,7 +135,7 @@ public sealed partial class StoreSession
         update["@ended"].Value = (object?)i.EndedAt ?? DBNull.Value;
         update["@reason"].Value = (object?)i.EndReason ?? DBNull.Value;
         update["@leaseOwner"].Value = release ? DBNull.Value : owner;
-        update["@leaseUntil"].Value = release ? DBNull.Value : (object?)i.LeaseUntil ?? DBNull.Value;
+        update["@leaseUntil"].Value = release ? DBNull.Value : leaseUntil;
         if (await c.UpdateInstance.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
             run.Lost = true;
@@ -154,7 +187,8 @@ public sealed partial class StoreSession
     /// come back in order), one of the links of the messages about to leave. Four round trips instead of several per run.
     /// </summary>
     private async Task WriteRunsBatchedAsync(
-        DbTransaction transaction, List<(InstanceRun Run, bool Release)> runs, string owner, List<InstanceRun> written, CancellationToken cancellationToken)
+        DbTransaction transaction, List<(InstanceRun Run, bool Release)> runs, string owner, long leaseUntil, List<InstanceRun> written,
+        CancellationToken cancellationToken)
     {
         await using (var updates = StoreTransaction.CreateBatch(transaction, _sql)!)
         {
@@ -164,7 +198,7 @@ public sealed partial class StoreSession
                 updates.Add(_sql.UpdateInstance,
                     ("@id", i.Id), ("@owner", owner), ("@status", i.Status), ("@node", i.NodeId), ("@due", i.DueAt), ("@waiting", i.WaitingFor),
                     ("@seq", i.NextSeq), ("@ended", i.EndedAt), ("@reason", i.EndReason),
-                    ("@leaseOwner", release ? null : owner), ("@leaseUntil", release ? null : i.LeaseUntil));
+                    ("@leaseOwner", release ? null : owner), ("@leaseUntil", release ? null : leaseUntil));
             }
             await updates.ExecuteNonQueryAsync(cancellationToken);
             for (var k = 0; k < runs.Count; k++)

@@ -3,26 +3,42 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace JourneyWorker.CrashHarness;
+namespace JourneyWorker.Testing;
 
-/// <summary>A minimal SMTP server on loopback that counts messages by Message-ID (enough for MailKit without auth or TLS).</summary>
+/// <summary>
+/// A minimal SMTP server on loopback that counts messages by Message-ID (enough for MailKit without auth or TLS): the
+/// real SMTP conversation, cheap enough for hundreds of thousands of messages. Shared by the crash harness and the
+/// multi-process tests (linked into both).
+/// </summary>
 public sealed class SmtpCounter : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
+    private int _total;
+    private int _sessions;
 
     public SmtpCounter()
     {
-        _listener.Start();
+        _listener.Server.NoDelay = true;
+        _listener.Start(512);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accepting = AcceptAsync();
     }
 
     public int Port { get; }
+
+    /// <summary>Messages accepted (250 after DATA), by Message-ID without its angle brackets.</summary>
     public ConcurrentDictionary<string, int> ByMessageId { get; } = new(StringComparer.Ordinal);
-    public int Total => ByMessageId.Values.Sum();
-    public int Duplicates => ByMessageId.Values.Sum(c => c - 1);
+
+    /// <summary>Messages accepted, resends included.</summary>
+    public int Total => Volatile.Read(ref _total);
+
+    /// <summary>Messages accepted more than once under the same Message-ID (each extra copy counts once).</summary>
+    public int Duplicates => Total - ByMessageId.Count;
+
+    /// <summary>SMTP sessions (TCP connections) accepted so far.</summary>
+    public int Sessions => Volatile.Read(ref _sessions);
 
     private async Task AcceptAsync()
     {
@@ -33,10 +49,12 @@ public sealed class SmtpCounter : IAsyncDisposable
             {
                 client = await _listener.AcceptTcpClientAsync(_stop.Token);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
             {
                 return;
             }
+            client.NoDelay = true;
+            Interlocked.Increment(ref _sessions);
             _ = Task.Run(() => SessionAsync(client));
         }
     }
@@ -49,26 +67,34 @@ public sealed class SmtpCounter : IAsyncDisposable
             var stream = client.GetStream();
             using var reader = new StreamReader(stream, Encoding.Latin1);
             await using var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
-            await writer.WriteLineAsync("220 crash-harness ESMTP");
+            await writer.WriteLineAsync("220 smtp-counter ESMTP");
             while (await reader.ReadLineAsync(_stop.Token) is { } line)
             {
                 var verb = line.Length >= 4 ? line[..4].ToUpperInvariant() : line.ToUpperInvariant();
                 switch (verb)
                 {
                     case "EHLO":
-                        await writer.WriteLineAsync("250-crash-harness\r\n250-8BITMIME\r\n250 SMTPUTF8");
+                        await writer.WriteLineAsync("250-smtp-counter\r\n250-8BITMIME\r\n250 SMTPUTF8");
                         break;
                     case "DATA":
                         await writer.WriteLineAsync("354 go ahead");
                         string? id = null;
+                        var folded = false;
                         while (await reader.ReadLineAsync(_stop.Token) is { } data && data != ".")
                         {
-                            if (id is null && data.StartsWith("Message-ID:", StringComparison.OrdinalIgnoreCase))
+                            if (folded)
+                            {
+                                id = data.Trim();
+                                folded = false;
+                            }
+                            else if (id is null && data.StartsWith("Message-ID:", StringComparison.OrdinalIgnoreCase))
                             {
                                 id = data[11..].Trim();
+                                folded = id.Length == 0; // a long value may be folded onto the next line
                             }
                         }
-                        ByMessageId.AddOrUpdate(id ?? Guid.NewGuid().ToString(), 1, (_, c) => c + 1);
+                        ByMessageId.AddOrUpdate(id is { Length: > 0 } ? id.Trim('<', '>') : Guid.NewGuid().ToString(), 1, (_, c) => c + 1);
+                        Interlocked.Increment(ref _total);
                         await writer.WriteLineAsync("250 queued");
                         break;
                     case "QUIT":
@@ -80,9 +106,9 @@ public sealed class SmtpCounter : IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
         {
-            // The service was killed mid-session: that message was never acknowledged, so it is not counted.
+            // The sender was killed mid-session: that message was never acknowledged, so it is not counted.
         }
     }
 

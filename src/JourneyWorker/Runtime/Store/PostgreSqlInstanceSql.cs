@@ -19,15 +19,27 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
 
     public override object Ids(IReadOnlyCollection<long> ids) => ids as long[] ?? [.. ids];
 
-    /// <summary>Rows another worker is claiming right now are skipped, not waited for: N workers claim disjoint batches.</summary>
+    /// <summary>
+    /// Rows another worker is claiming right now are skipped, not waited for: N workers claim disjoint batches. One
+    /// ordered, limited seek of the (Status, DueAt) index per state: with both states in one IN list PostgreSQL cannot
+    /// read that index in due order, so it fetched and sorted every due row for each claim (a backlog of 250,000 due
+    /// e-mails: 50-65 ms a claim). Up to twice the limit is locked for the length of the claim; the surplus stays unclaimed.
+    /// </summary>
     public override string Claim => """
+        WITH "activeDue" AS (
+            SELECT "Id", "DueAt" FROM "JourneyInstances"
+            WHERE "Status" = @active AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now)
+            ORDER BY "DueAt" LIMIT @limit
+            FOR UPDATE SKIP LOCKED),
+        "waitingDue" AS (
+            SELECT "Id", "DueAt" FROM "JourneyInstances"
+            WHERE "Status" = @waiting AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now)
+            ORDER BY "DueAt" LIMIT @limit
+            FOR UPDATE SKIP LOCKED)
         UPDATE "JourneyInstances" SET "LeaseOwner" = @owner, "LeaseUntil" = @until
         WHERE "Id" IN (
-            SELECT "Id" FROM "JourneyInstances"
-            WHERE "Status" IN (@active, @waiting) AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now)
-            ORDER BY "DueAt"
-            LIMIT @limit
-            FOR UPDATE SKIP LOCKED)
+            SELECT "Id" FROM (SELECT "Id", "DueAt" FROM "activeDue" UNION ALL SELECT "Id", "DueAt" FROM "waitingDue") AS "due"
+            ORDER BY "DueAt" LIMIT @limit)
         RETURNING "Id"
         """;
 

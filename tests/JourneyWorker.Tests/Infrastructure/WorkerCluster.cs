@@ -83,7 +83,7 @@ public sealed partial class WorkerCluster : IAsyncDisposable
     /// <summary>A client for worker <paramref name="index"/> (0-based) with the admin key or the ingest key.</summary>
     public HttpClient Client(int index, bool ingest = false)
     {
-        var client = new HttpClient { BaseAddress = Workers[index].BaseAddress, Timeout = TimeSpan.FromSeconds(100) };
+        var client = new HttpClient { BaseAddress = Workers[index].BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
         client.DefaultRequestHeaders.Add("X-Api-Key", ingest ? IngestKey : AdminKey);
         lock (_clients)
         {

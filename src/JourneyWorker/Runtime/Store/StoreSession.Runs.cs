@@ -60,9 +60,7 @@ public sealed partial class StoreSession
             // A run that goes on at once in a later claim (a reaction found at commit) is work any worker may take.
             if (_sql.NotifyDue is { } notify && written.Any(r => r.PendingSend is null && r.Instance.Status == InstanceStatus.Active && r.Instance.DueAt <= r.NowMs))
             {
-                await using var command = transaction.Connection!.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = notify;
+                await using var command = StoreTransaction.Command(transaction, notify);
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
             if (ended is not null)
@@ -86,9 +84,7 @@ public sealed partial class StoreSession
         {
             return;
         }
-        await using var command = transaction.Connection!.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = _sql.RenewLeases;
+        await using var command = StoreTransaction.Command(transaction, _sql.RenewLeases);
         command.AddParameter("@ids", _sql.Ids([.. held.Select(r => r.Instance.Id)]));
         command.AddParameter("@owner", owner);
         command.AddParameter("@until", leaseUntil);
@@ -329,9 +325,7 @@ public sealed partial class StoreSession
 
         private static DbCommand Create(DbTransaction transaction, string sql, params string[] parameters)
         {
-            var command = transaction.Connection!.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql;
+            var command = StoreTransaction.Command(transaction, sql);
             foreach (var name in parameters)
             {
                 command.AddParameter(name, null);

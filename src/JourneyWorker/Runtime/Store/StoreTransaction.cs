@@ -29,7 +29,9 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
     public JourneyDbContext Db => db;
 
     /// <summary>A command in this transaction, for a statement of another concern that must commit with these writes.</summary>
-    public DbCommand Command(string text)
+    public DbCommand Command(string text) => Command(transaction, text);
+
+    internal static DbCommand Command(DbTransaction transaction, string text)
     {
         var command = transaction.Connection!.CreateCommand();
         command.Transaction = transaction;
@@ -319,9 +321,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
     {
         foreach (var versionId in versionIds)
         {
-            await using var command = transaction.Connection!.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql.FinishVersion;
+            await using var command = Command(transaction, sql.FinishVersion);
             InstanceStore.AddRunning(command);
             command.AddParameter("@version", sql.Guid(versionId));
             command.AddParameter("@finished", JourneyStatus.Finished);

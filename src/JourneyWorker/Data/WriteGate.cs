@@ -12,6 +12,7 @@ public sealed class WriteGate
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _writes;
+    private int _waiting;
 
     /// <summary>
     /// Counts the gated writes that have finished. A write may have made work due (an admission, a resume),
@@ -19,16 +20,36 @@ public sealed class WriteGate
     /// </summary>
     public long Writes => Interlocked.Read(ref _writes);
 
-    public async Task<T> RunAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken)
+    /// <summary>Writes queued for the gate right now (for diagnostics and tests of ordering).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    public Task<T> RunAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken) => RunAsync(write, true, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="write"/> alone; <paramref name="mayMakeWorkDue"/> false for a write that cannot (a claim only
+    /// leases what is already due), so that it does not count in <see cref="Writes"/> and an idle poll stays idle.
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<Task<T>> write, bool mayMakeWorkDue, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken);
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _gate.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
         try
         {
             return await write();
         }
         finally
         {
-            Interlocked.Increment(ref _writes);
+            if (mayMakeWorkDue)
+            {
+                Interlocked.Increment(ref _writes);
+            }
             _gate.Release();
         }
     }

@@ -29,8 +29,18 @@ public abstract class InstanceSql
     /// <summary>A list of ids as one parameter (SQLite: a JSON array read with json_each; PostgreSQL: a bigint[]).</summary>
     public abstract object Ids(IReadOnlyCollection<long> ids);
 
-    /// <summary>A read first: an idle poll then takes no write lock and no place in the write gate.</summary>
-    public virtual string AnyDue => """
+    /// <summary>
+    /// Takes the transaction-scoped locks that order a wait becoming visible against the event or reaction that would end
+    /// it (@profiles, @instances: bigint lists; @profileClass, @instanceClass: lock classes), or null where one writer at a
+    /// time already orders them (SQLite's write gate). See <see cref="StoreLocks"/>.
+    /// </summary>
+    public virtual string? LockWaits => null;
+
+    /// <summary>
+    /// A read before the claim, or null to claim straight away. On SQLite it spares an idle poll the write lock and its
+    /// place in the write gate.
+    /// </summary>
+    public virtual string? AnyDue => """
         SELECT EXISTS (
             SELECT 1 FROM "JourneyInstances"
             WHERE "Status" IN (@active, @waiting) AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now))

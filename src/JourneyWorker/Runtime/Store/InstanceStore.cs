@@ -55,8 +55,9 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
     public async Task<List<long>> ClaimAsync(string owner, int limit, long now, long leaseUntil, CancellationToken cancellationToken)
     {
         await using var session = await OpenAsync(cancellationToken);
-        await using (var probe = session.Command(sql.AnyDue))
+        if (sql.AnyDue is { } anyDue)
         {
+            await using var probe = session.Command(anyDue);
             AddRunning(probe);
             probe.AddParameter("@now", now);
             if (Convert.ToInt64(await probe.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
@@ -80,7 +81,7 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
                 ids.Add(reader.GetInt64(0));
             }
             return ids;
-        }, cancellationToken);
+        }, mayMakeWorkDue: false, cancellationToken);
     }
 
     /// <summary>The earliest due time (unix ms) of any running instance; <see cref="long.MaxValue"/> when none is.</summary>

@@ -24,6 +24,7 @@ public sealed partial class StoreSession
         {
             await using var transaction = await Db.Database.GetDbConnection().BeginTransactionAsync(cancellationToken);
             await using var commands = new RunCommands(transaction, _sql);
+            await LockWaitsAsync(transaction, runs, cancellationToken);
             var written = new List<InstanceRun>(runs.Count);
             var batched = new List<(InstanceRun Run, bool Release)>();
             HashSet<Guid>? ended = null;
@@ -76,6 +77,24 @@ public sealed partial class StoreSession
                 run.Released = run.PendingSend is null;
             }
         }, cancellationToken);
+
+    /// <summary>
+    /// Before anything is read or written: the profiles of runs about to wait for an event and the instances about to
+    /// wait for a reaction, so that an event or reaction committed by another worker is either seen by this write or
+    /// sees its wait (<see cref="StoreLocks"/>).
+    /// </summary>
+    private Task LockWaitsAsync(DbTransaction transaction, IReadOnlyCollection<InstanceRun> runs, CancellationToken cancellationToken)
+    {
+        if (_sql.LockWaits is null)
+        {
+            return Task.CompletedTask;
+        }
+        var writing = runs.Where(r => !r.Lost && !r.Released).ToList();
+        List<long> profiles = [.. writing.Where(r => r.Instance.WaitingFor?.StartsWith(WaitKeys.EventPrefix, StringComparison.Ordinal) == true)
+            .Select(r => r.Instance.ProfileId)];
+        List<long> instances = [.. writing.Where(r => r.PendingSend is null && r.ReactionCheck is not null).Select(r => r.Instance.Id)];
+        return StoreLocks.LockAsync(transaction, _sql, profiles, instances, cancellationToken);
+    }
 
     /// <summary>The batch's other claims are kept; one that turns out taken over (it had run out) is lost to this batch.</summary>
     private async Task RenewLeasesAsync(DbTransaction transaction, List<InstanceRun> held, string owner, long leaseUntil, CancellationToken cancellationToken)

@@ -58,7 +58,8 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
 
     /// <summary>
     /// The instances of these profiles that wait for any event, read once for a batch of events. Only the runner
-    /// makes an instance wait, and it does not write while this transaction holds the write gate, so the list
+    /// makes an instance wait, and it cannot commit a wait for these profiles while this transaction runs (the write
+    /// gate on SQLite, the profiles' locks taken here first on PostgreSQL: <see cref="StoreLocks"/>), so the list
     /// stays complete for the batch; the conditional resume skips any that already moved.
     /// </summary>
     public async Task<List<WaitingInstance>> FindWaitingForEventsAsync(IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken)
@@ -68,6 +69,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         {
             return found;
         }
+        await StoreLocks.LockAsync(transaction, sql, profileIds, [], cancellationToken);
         await using var command = Command(sql.WaitingForEvents);
         command.AddParameter("@ids", sql.Ids(profileIds));
         command.AddParameter("@waiting", InstanceStatus.Waiting);
@@ -76,10 +78,14 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         return found;
     }
 
-    /// <summary>The instance, if it waits for exactly <paramref name="waitingFor"/>.</summary>
+    /// <summary>
+    /// The instance, if it waits for exactly <paramref name="waitingFor"/>; ordered against the runner committing that
+    /// wait as <see cref="FindWaitingForEventsAsync"/> is (the instance's lock).
+    /// </summary>
     public async Task<List<WaitingInstance>> FindWaitingAsync(long instanceId, string waitingFor, CancellationToken cancellationToken)
     {
         var found = new List<WaitingInstance>(1);
+        await StoreLocks.LockAsync(transaction, sql, [], [instanceId], cancellationToken);
         await using var command = Command(sql.WaitingFor);
         command.AddParameter("@id", instanceId);
         command.AddParameter("@waiting", InstanceStatus.Waiting);

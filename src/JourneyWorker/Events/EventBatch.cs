@@ -11,18 +11,115 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace JourneyWorker.Events;
 
 /// <summary>
-/// The database work of one group commit, inside the caller's transaction: per event, store it
-/// (the unique index on the idempotency key decides duplicates, also within the batch), resume the
-/// instances waiting for it, admit it into journeys that start with it, and record the outcome.
+/// The database work of one group commit, inside the caller's transaction: check the events again if the configurations
+/// changed since they were checked, tie their identities to profiles (one lookup per batch), then per event store it (the
+/// unique index on the idempotency key decides duplicates, also within the batch), resume the instances waiting for it,
+/// admit it into journeys that start with it, and record the outcome.
 /// Raw prepared SQL in EF Core's stored shapes (Guid as upper-case text, DateTime as
 /// 'yyyy-MM-dd HH:mm:ss.FFFFFFF', which Microsoft.Data.Sqlite writes for a DateTime) so EF reads the rows back.
 /// </summary>
-public static class EventBatch
+public static partial class EventBatch
 {
-    /// <summary>Writes the batch; returns each event's answer and whether it was stored now (false: a duplicate key answered as before).</summary>
-    public static async Task<List<(EventAccepted Answer, bool Stored)>> WriteAsync(
+    /// <summary>Writes the batch; returns each event's answer and whether it was stored now (false: refused, or a duplicate key answered as before).</summary>
+    public static async Task<List<(IntakeResult Answer, bool Stored)>> WriteAsync(
+        StoreTransaction tx, EventSql sql, EventConfigCache configs, JourneyStarts starts, IReadOnlyList<PendingEvent> batch,
+        CancellationToken cancellationToken)
+    {
+        var answers = new (IntakeResult Answer, bool Stored)[batch.Count];
+        var events = await RecheckAsync(tx, configs, batch, answers, cancellationToken);
+        await ResolveProfilesAsync(tx, sql, events, cancellationToken);
+        var written = await WriteCheckedAsync(tx, sql, starts, events, cancellationToken);
+        for (int i = 0, j = 0; i < batch.Count; i++)
+        {
+            if (answers[i].Answer is null)
+            {
+                var (answer, stored) = written[j++];
+                answers[i] = (new IntakeResult(answer, null), stored);
+            }
+        }
+        return [.. answers];
+    }
+
+    /// <summary>
+    /// The events still valid under the configurations as of this transaction: those checked under an older stamp are
+    /// checked again (matches, fields, identities), and one that no longer fits gets its field problems as its answer.
+    /// </summary>
+    private static async Task<List<PendingEvent>> RecheckAsync(
+        StoreTransaction tx, EventConfigCache configs, IReadOnlyList<PendingEvent> batch, (IntakeResult Answer, bool Stored)[] answers,
+        CancellationToken cancellationToken)
+    {
+        ConfigSnapshot fresh;
+        await using (var command = tx.Command(""))
+        {
+            fresh = await configs.FreshAsync(tx.Db, command, cancellationToken);
+        }
+        var events = new List<PendingEvent>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var e = batch[i];
+            if (e.Check.Stamp != fresh.Stamp)
+            {
+                e.Check = IntakeCheck.Run(fresh, e.PayloadObject, e.ReceivedAt);
+            }
+            if (e.Check.Errors is { } errors)
+            {
+                answers[i] = (new IntakeResult(null, errors), false);
+                continue;
+            }
+            events.Add(e);
+        }
+        return events;
+    }
+
+    /// <summary>The profile behind every identity of the batch: one set-based lookup where the provider has one, else a prepared lookup per identity.</summary>
+    private static async Task ResolveProfilesAsync(StoreTransaction tx, EventSql sql, List<PendingEvent> events, CancellationToken cancellationToken)
+    {
+        var keys = events.SelectMany(e => e.Check.Identities)
+            .Where(i => i.Value is not null)
+            .Select(i => (i.Config.Namespace, Value: i.Value!))
+            .Distinct()
+            .ToList();
+        var found = new Dictionary<(string Namespace, string Value), long>(keys.Count);
+        if (keys.Count > 0 && sql.ProfilesByIdentities is { } setBased)
+        {
+            await using var command = tx.Command(setBased);
+            command.AddParameter("@namespaces", keys.Select(k => k.Namespace).ToArray());
+            command.AddParameter("@values", keys.Select(k => k.Value).ToArray());
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                found[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+            }
+        }
+        else if (keys.Count > 0)
+        {
+            await using var command = tx.Command(sql.ProfileByIdentity);
+            var ns = command.AddParameter("@ns", "");
+            var value = command.AddParameter("@value", "");
+            await command.PrepareAsync(cancellationToken);
+            foreach (var key in keys)
+            {
+                ns.Value = key.Namespace;
+                value.Value = key.Value;
+                if (await command.ExecuteScalarAsync(cancellationToken) is long profileId)
+                {
+                    found[key] = profileId;
+                }
+            }
+        }
+        foreach (var e in events)
+        {
+            e.Resolve(found);
+        }
+    }
+
+    private static async Task<List<(EventAccepted Answer, bool Stored)>> WriteCheckedAsync(
         StoreTransaction tx, EventSql sql, JourneyStarts starts, IReadOnlyList<PendingEvent> events, CancellationToken cancellationToken)
     {
+        if (events.Count == 0)
+        {
+            return [];
+        }
         // Prepared once per batch: every parameter typed from the start (a NULL too), so no execution changes a type.
         await using var insert = tx.Command(sql.Insert);
         var id = insert.AddParameter("@id", sql.Id(Guid.Empty));
@@ -110,9 +207,9 @@ public static class EventBatch
     }
 
     /// <summary>
-    /// Where the provider batches statements (PostgreSQL: a round trip each otherwise), every event's insert in one
-    /// batch, in order, before any routing; returns the rows each stored (0: its idempotency key was taken, possibly by
-    /// an earlier event of the same batch). Null where events are inserted one at a time in the loop.
+    /// Where the provider inserts a batch in one statement or one batch of statements (PostgreSQL: a round trip each
+    /// otherwise), every event's insert before any routing; returns the rows each stored (0: its idempotency key was taken,
+    /// possibly by an earlier event of the same batch). Null where events are inserted one at a time in the loop.
     /// </summary>
     private static async Task<int[]?> InsertAllAsync(
         StoreTransaction tx, EventSql sql, IReadOnlyList<PendingEvent> events, bool[] routing, CancellationToken cancellationToken)
@@ -120,6 +217,10 @@ public static class EventBatch
         if (events.Count < 2)
         {
             return null;
+        }
+        if (sql.InsertMany is { } many)
+        {
+            return await InsertManyAsync(tx, many, events, routing, cancellationToken);
         }
         await using var batch = tx.Batch();
         if (batch is null)
@@ -144,6 +245,28 @@ public static class EventBatch
         return stored;
     }
 
+    private static async Task<int[]> InsertManyAsync(
+        StoreTransaction tx, string text, IReadOnlyList<PendingEvent> events, bool[] routing, CancellationToken cancellationToken)
+    {
+        await using var command = tx.Command(text);
+        command.AddParameter("@ids", events.Select(e => e.Id).ToArray());
+        command.AddParameter("@ats", events.Select(e => e.ReceivedAt.UtcDateTime).ToArray());
+        command.AddParameter("@keys", events.Select(e => e.IdempotencyKey).ToArray());
+        command.AddParameter("@payloads", events.Select(e => e.Payload).ToArray());
+        command.AddParameter("@matched", events.Select(e => JsonSerializer.Serialize(e.Matched)).ToArray());
+        command.AddParameter("@profiles", events.Select(e => e.Profiles.Count > 0 ? e.Profiles[0].ProfileId : (long?)null).ToArray());
+        command.AddParameter("@reasons", events.Select((e, i) => routing[i] ? null : Reason(e, 0)).ToArray());
+        var stored = new HashSet<Guid>(events.Count);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                stored.Add(reader.GetGuid(0));
+            }
+        }
+        return [.. events.Select(e => stored.Contains(e.Id) ? 1 : 0)];
+    }
+
     private static DbParameter Typed(DbParameter parameter, DbType type)
     {
         parameter.DbType = type;
@@ -165,13 +288,6 @@ public static class EventBatch
     }
 
     /// <summary>What the event stored with this idempotency key was answered, if there is one.</summary>
-    public static async Task<EventAccepted?> PreviousAsync(DbConnection connection, EventSql sql, string key, CancellationToken cancellationToken)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql.Previous;
-        return await PreviousAsync(command, key, cancellationToken);
-    }
-
     private static async Task<EventAccepted?> PreviousAsync(DbCommand command, string key, CancellationToken cancellationToken)
     {
         await using var _ = command;
@@ -181,7 +297,7 @@ public static class EventBatch
     }
 
     /// <summary>The answer in the current result of <paramref name="reader"/> (<see cref="EventSql.Previous"/>'s columns), if it has a row.</summary>
-    public static async Task<EventAccepted?> ReadPreviousAsync(DbDataReader reader, CancellationToken cancellationToken)
+    private static async Task<EventAccepted?> ReadPreviousAsync(DbDataReader reader, CancellationToken cancellationToken)
     {
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -190,52 +306,4 @@ public static class EventBatch
         return new EventAccepted(reader.GetGuid(0), JsonSerializer.Deserialize<List<string>>(reader.GetString(1)) ?? [],
             reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
     }
-}
-
-/// <summary>A journey version whose entry is an event; <see cref="TestOnly"/> for a draft in test mode.</summary>
-public sealed record EventStart(string EventName, CompiledJourney Journey, bool TestOnly);
-
-/// <summary>
-/// Which journeys start with which event. Read once per group commit, not per event: one small query
-/// lists the live versions and the drafts in test mode with their update stamps, and the lookup is
-/// rebuilt only when that list changes (publish, stop, test mode on or off, a draft edited).
-/// </summary>
-public sealed class JourneyStarts(JourneyCatalog catalog)
-{
-    private volatile Snapshot? _snapshot;
-
-    /// <summary>Raw: it runs once per group commit. Status and test mode decide membership, UpdatedAt moves on every change of a version.</summary>
-    public async Task<ILookup<string, EventStart>> GetAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken)
-    {
-        string stamp;
-        await using (var command = tx.Command(sql.StartsStamp))
-        {
-            command.AddParameter("@live", JourneyStatus.Live);
-            command.AddParameter("@draft", JourneyStatus.Draft);
-            stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
-        }
-        var db = tx.Db;
-        if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
-        {
-            return snapshot.Starts;
-        }
-
-        var versions = await db.JourneyVersions.AsNoTracking()
-            .Where(v => v.Status == JourneyStatus.Live || (v.Status == JourneyStatus.Draft && v.TestMode))
-            .Select(v => new { v.Id, v.Status })
-            .ToListAsync(cancellationToken);
-        var starts = new List<EventStart>();
-        foreach (var version in versions)
-        {
-            if (await catalog.GetAsync(db, version.Id, cancellationToken) is { Start: { Type: NodeTypes.Event, Event: { } name } } journey)
-            {
-                starts.Add(new EventStart(name, journey, version.Status == JourneyStatus.Draft));
-            }
-        }
-        var lookup = starts.ToLookup(s => s.EventName, StringComparer.Ordinal);
-        _snapshot = new Snapshot(stamp, lookup);
-        return lookup;
-    }
-
-    private sealed record Snapshot(string Stamp, ILookup<string, EventStart> Starts);
 }

@@ -8,45 +8,54 @@ namespace JourneyWorker.Events;
 /// <summary>An event configuration with its fields and condition already parsed.</summary>
 public sealed record CachedEventConfig(EventConfig Config, IReadOnlyList<EventField> Fields, Expression? Condition);
 
+/// <summary>The configurations as loaded under one stamp of their table.</summary>
+public sealed record ConfigSnapshot(string Stamp, IReadOnlyList<CachedEventConfig> Configs);
+
 /// <summary>
-/// Event configurations change rarely and every intake request needs all of them: keep them parsed
-/// in memory and reload only when the table's stamp (row count, latest update) moves. The stamp
-/// is read from the database, so a change made by another process is seen on its next request.
+/// Event configurations change rarely and every intake request needs all of them: keep them parsed in memory. Requests
+/// read <see cref="Current"/> only; the intake writer reads the table's stamp (row count, latest update) once per group
+/// commit, inside its transaction, and reloads when it moved, so a change made by another process is seen by the next
+/// batch and events checked under the old configurations are checked again before they are stored.
 /// </summary>
-public sealed class EventConfigCache(IServiceScopeFactory scopes)
+public sealed class EventConfigCache(IServiceScopeFactory scopes, EventSql sql)
 {
-    private volatile Snapshot? _snapshot;
+    private volatile ConfigSnapshot? _snapshot;
 
-    /// <summary>The configurations loaded last and the stamp they were loaded under, or null before the first load.</summary>
-    public (string Stamp, IReadOnlyList<CachedEventConfig> Configs)? Current => _snapshot is { } s ? (s.Stamp, s.Configs) : null;
+    /// <summary>The configurations loaded last, or null before the first load.</summary>
+    public ConfigSnapshot? Current => _snapshot;
 
-    /// <summary>One raw query per request: the stamp as text, compared as it is stored (or <paramref name="stamp"/>, read already).</summary>
-    public async Task<IReadOnlyList<CachedEventConfig>> GetAsync(DbConnection connection, EventSql sql, CancellationToken cancellationToken, string? stamp = null)
+    /// <summary>Loads them on a connection of its own (the first request after start).</summary>
+    public async Task<ConfigSnapshot> LoadAsync(CancellationToken cancellationToken)
     {
-        if (stamp is null)
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql.ConfigStamp;
-            stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
-        }
-        var snapshot = _snapshot;
-        if (snapshot is not null && snapshot.Stamp == stamp)
-        {
-            return snapshot.Configs;
-        }
-
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        return await FreshAsync(db, command, cancellationToken);
+    }
+
+    /// <summary>
+    /// The configurations as of <paramref name="command"/>'s transaction: the stamp read through it, the rows reloaded
+    /// through <paramref name="db"/> (enlisted in the same transaction) only when the stamp moved.
+    /// </summary>
+    public async Task<ConfigSnapshot> FreshAsync(JourneyDbContext db, DbCommand command, CancellationToken cancellationToken)
+    {
+        command.CommandText = sql.ConfigStamp;
+        var stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+        if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
+        {
+            return snapshot;
+        }
+
         var configs = await db.EventConfigs.AsNoTracking().OrderBy(c => c.Name).ToListAsync(cancellationToken);
         var parsed = configs.Select(c => new CachedEventConfig(
                 c,
                 EventFieldChecker.ParseFields(c.Fields),
                 c.Condition is not null && ExpressionParser.TryParse(c.Condition, out var e, out _) ? e : null))
             .ToList();
-        // The stamp read before the load: a change in between makes the next request reload again, never miss it.
-        _snapshot = new Snapshot(stamp, parsed);
-        return parsed;
+        // The stamp read before the load: a change in between makes the next batch reload again, never miss it.
+        var loaded = new ConfigSnapshot(stamp, parsed);
+        _snapshot = loaded;
+        return loaded;
     }
-
-    private sealed record Snapshot(string Stamp, IReadOnlyList<CachedEventConfig> Configs);
 }

@@ -32,7 +32,7 @@ public sealed class IntakeUnavailableException(string message, Exception? inner 
 /// event is what makes durable intake fast: the commit, not the insert, is the cost.
 /// </summary>
 public sealed partial class EventWriter(
-    InstanceStore store, EventSql sql, JourneyStarts starts, JourneyConnections connections, JourneyMetrics metrics,
+    InstanceStore store, EventSql sql, EventConfigCache configs, JourneyStarts starts, JourneyConnections connections, JourneyMetrics metrics,
     IOptions<EventIntakeOptions> options, ILogger<EventWriter> logger) : IHostedService
 {
     private readonly int _batchSize = options.Value.BatchSize;
@@ -50,7 +50,7 @@ public sealed partial class EventWriter(
     public long Taken => Interlocked.Read(ref _taken);
 
     /// <summary>Queues the event and returns its answer once it is committed.</summary>
-    public async Task<EventAccepted> WriteAsync(PendingEvent pending, CancellationToken cancellationToken)
+    public async Task<IntakeResult> WriteAsync(PendingEvent pending, CancellationToken cancellationToken)
     {
         try
         {
@@ -139,11 +139,11 @@ public sealed partial class EventWriter(
     private async Task CommitOnceAsync(List<PendingEvent> batch)
     {
         // The database work ignores cancellation: a queued event is written even while stopping.
-        List<(EventAccepted Answer, bool Stored)> answers;
+        List<(IntakeResult Answer, bool Stored)> answers;
         var session = _session ??= await store.OpenAsync(CancellationToken.None);
         try
         {
-            answers = await session.WriteAsync(tx => EventBatch.WriteAsync(tx, sql, starts, batch, CancellationToken.None), CancellationToken.None);
+            answers = await session.WriteAsync(tx => EventBatch.WriteAsync(tx, sql, configs, starts, batch, CancellationToken.None), CancellationToken.None);
         }
         catch
         {

@@ -45,5 +45,11 @@ public static class AudienceQuery
     /// (<see cref="SqlDialects.Of"/>).
     /// </summary>
     public static SqlFragment Where(string rule, DateTimeOffset now, SqlDialect dialect) =>
-        ExpressionSql.ToSql(ExpressionParser.Parse(rule), "Attributes", now, dialect);
+        ExpressionSql.ToSql(ExpressionParser.Parse(rule), DocumentColumn(dialect), now, dialect);
+
+    /// <summary>
+    /// The column rules read a profile's attributes from: on PostgreSQL the jsonb copy the database keeps of them (parsed
+    /// once when written, see the ProfileDocument migration), on SQLite the JSON text itself.
+    /// </summary>
+    public static string DocumentColumn(SqlDialect dialect) => dialect == SqlDialect.PostgreSql ? "Document" : "Attributes";
 }

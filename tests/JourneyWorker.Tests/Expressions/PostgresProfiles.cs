@@ -48,7 +48,11 @@ public sealed class PostgresProfiles : IAsyncLifetime
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using (var create = new NpgsqlCommand(
-            "CREATE TABLE \"Profiles\" (\"Id\" bigint PRIMARY KEY, \"Attributes\" text NOT NULL, \"IsTest\" boolean NOT NULL)", connection))
+            // The app's columns that rules read: the text as written, and the jsonb copy PostgreSQL keeps of it (ProfileDocument migration).
+            """
+            CREATE TABLE "Profiles" ("Id" bigint PRIMARY KEY, "Attributes" text NOT NULL, "IsTest" boolean NOT NULL,
+                "Document" jsonb GENERATED ALWAYS AS (CAST("Attributes" AS jsonb)) STORED)
+            """, connection))
         {
             await create.ExecuteNonQueryAsync();
         }

@@ -116,6 +116,19 @@ public sealed class JourneyInstance
     public string? EndReason { get; set; }
 }
 
+/// <summary>
+/// A journey's goal met by an instance: at most one per instance, attributed to the last message node the instance had
+/// passed (null: none yet).
+/// </summary>
+public sealed class Conversion
+{
+    public long InstanceId { get; set; }
+    public Guid JourneyId { get; set; }
+    public Guid JourneyVersionId { get; set; }
+    public string? NodeId { get; set; }
+    public DateTime At { get; set; }
+}
+
 public sealed class InstanceStep
 {
     public long Id { get; set; }

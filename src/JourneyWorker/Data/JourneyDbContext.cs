@@ -28,6 +28,7 @@ public class JourneyDbContext : DbContext
     public DbSet<JourneyVersion> JourneyVersions => Set<JourneyVersion>();
     public DbSet<JourneyInstance> JourneyInstances => Set<JourneyInstance>();
     public DbSet<InstanceStep> InstanceSteps => Set<InstanceStep>();
+    public DbSet<Conversion> Conversions => Set<Conversion>();
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
     public DbSet<StoredEvent> StoredEvents => Set<StoredEvent>();
     public DbSet<TrackedLink> TrackedLinks => Set<TrackedLink>();
@@ -98,6 +99,12 @@ public class JourneyDbContext : DbContext
         modelBuilder.Entity<TrackedLink>().HasIndex(l => new { l.OutboxMessageId, l.Index }).IsUnique();
         modelBuilder.Entity<MessageReaction>().HasIndex(r => new { r.OutboxMessageId, r.Kind }).IsUnique();
         modelBuilder.Entity<EmailSuppression>().HasKey(s => s.AddressHash);
+        modelBuilder.Entity<Conversion>(e =>
+        {
+            e.HasKey(c => c.InstanceId);
+            e.Property(c => c.InstanceId).ValueGeneratedNever();
+            e.HasIndex(c => new { c.JourneyId, c.NodeId });
+        });
     }
 
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(

@@ -138,14 +138,15 @@ public static partial class EventBatch
 
         var waiting = (await tx.FindWaitingForEventsAsync(
             events.SelectMany(e => e.Profiles.Select(p => p.ProfileId)).Distinct().ToList(), cancellationToken)).ToLookup(w => w.ProfileId);
-        var journeys = await starts.GetAsync(tx, sql, cancellationToken);
+        var journeyRoutes = await starts.GetAsync(tx, sql, cancellationToken);
+        var journeys = journeyRoutes.Starts;
 
         // Most events route nowhere (nothing waits, no journey starts with them): their outcome is
         // known before the insert, which then writes it and needs no UPDATE.
         var routing = new bool[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
-            routing[i] = events[i].Profiles.Any(p => waiting[p.ProfileId].Any() || journeys[p.EventName].Any());
+            routing[i] = events[i].Profiles.Any(p => waiting[p.ProfileId].Any() || journeys[p.EventName].Any() || journeyRoutes.Criteria[p.EventName].Any());
         }
         var inserted = await InsertAllAsync(tx, sql, events, routing, cancellationToken);
 
@@ -153,8 +154,8 @@ public static partial class EventBatch
         for (var index = 0; index < events.Count; index++)
         {
             var e = events[index];
-            var routes = routing[index];
-            var unrouted = routes ? null : Reason(e, 0);
+            var mayRoute = routing[index];
+            var unrouted = mayRoute ? null : Reason(e, 0);
             id.Value = sql.Id(e.Id);
             int stored;
             if (inserted is not null)
@@ -178,13 +179,14 @@ public static partial class EventBatch
                     ?? throw new InvalidOperationException("An event was not stored, and no earlier event has its idempotency key."), false));
                 continue;
             }
-            if (!routes)
+            if (!mayRoute)
             {
                 answers.Add((new EventAccepted(e.Id, e.Matched, 0, unrouted), true));
                 continue;
             }
 
-            var routed = 0;
+            // Exits and goals first: an event that both ends an instance and is what it waits for ends it.
+            var routed = await EventCriteria.ApplyAsync(tx, journeyRoutes.Criteria, e, cancellationToken);
             foreach (var (eventName, profileId) in e.Profiles)
             {
                 routed += await tx.ResumeAsync(waiting[profileId], WaitKeys.Event(eventName), eventName, e.Payload, e.ReceivedAt,

@@ -13,7 +13,7 @@ public abstract class EventSql
     /// <summary>The configurations' stamp (row count and latest update) as text: the cache reloads when it moves.</summary>
     public abstract string ConfigStamp { get; }
 
-    /// <summary>The stamp of the versions that can admit (live, or a draft in test mode), as text: @live, @draft.</summary>
+    /// <summary>The stamp of the versions that can admit or still run (live, closed, or a draft in test mode), as text: @live, @closed, @draft.</summary>
     public abstract string StartsStamp { get; }
 
     /// <summary>
@@ -51,7 +51,7 @@ public sealed class SqliteEventSql : EventSql
     public override string StartsStamp => """
         SELECT ifnull(group_concat("Id" || ':' || "Status" || ':' || "UpdatedAt", ','), '') FROM (
             SELECT "Id", "Status", "UpdatedAt" FROM "JourneyVersions"
-            WHERE "Status" = @live OR ("Status" = @draft AND "TestMode" = 1) ORDER BY "Id")
+            WHERE "Status" IN (@live, @closed) OR ("Status" = @draft AND "TestMode" = 1) ORDER BY "Id")
         """;
 
     public override object Id(Guid id) => Data.SqlValues.Guid(id);
@@ -69,7 +69,7 @@ public sealed class PostgreSqlEventSql : EventSql
 
     public override string StartsStamp => """
         SELECT COALESCE(string_agg("Id"::text || ':' || "Status" || ':' || "UpdatedAt"::text, ',' ORDER BY "Id"), '')
-        FROM "JourneyVersions" WHERE "Status" = @live OR ("Status" = @draft AND "TestMode")
+        FROM "JourneyVersions" WHERE "Status" IN (@live, @closed) OR ("Status" = @draft AND "TestMode")
         """;
 
     public override object Id(Guid id) => id;

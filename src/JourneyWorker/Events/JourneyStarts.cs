@@ -1,4 +1,5 @@
 using JourneyWorker.Data;
+using JourneyWorker.Expressions;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Runtime.Store;
 using Microsoft.EntityFrameworkCore;
@@ -9,46 +10,85 @@ namespace JourneyWorker.Events;
 public sealed record EventStart(string EventName, CompiledJourney Journey, bool TestOnly);
 
 /// <summary>
-/// Which journeys start with which event. Read once per group commit, not per event: one small query
-/// lists the live versions and the drafts in test mode with their update stamps, and the lookup is
-/// rebuilt only when that list changes (publish, stop, test mode on or off, a draft edited).
+/// A journey-level criterion an event meets: an exit (ends a running instance of the profile) or the goal (a conversion
+/// when the event comes within <see cref="Within"/> of entry; <see cref="Exits"/> ends a running instance too).
+/// <see cref="When"/> is a condition on the event's payload.
+/// </summary>
+public sealed record EventCriterion(string EventName, CompiledJourney Journey, Expression? When, bool IsGoal, TimeSpan Within, bool Exits)
+{
+    /// <summary>How the criterion is named in an instance's end reason and history.</summary>
+    public string Name => IsGoal ? $"goal:{EventName}" : $"exit:{EventName}";
+}
+
+/// <summary>What events do to journeys: the versions they start, and the criteria (exits, goals) of versions that can have instances.</summary>
+public sealed record JourneyRoutes(ILookup<string, EventStart> Starts, ILookup<string, EventCriterion> Criteria);
+
+/// <summary>
+/// Which journeys start with which event, and which versions have an exit or goal on it. Read once per group commit,
+/// not per event: one small query lists the versions that can admit or still run (live, closed, drafts in test mode)
+/// with their update stamps, and the lookups are rebuilt only when that list changes (publish, close, stop, test mode
+/// on or off, a draft edited).
 /// </summary>
 public sealed class JourneyStarts(JourneyCatalog catalog)
 {
     private volatile Snapshot? _snapshot;
 
     /// <summary>Raw: it runs once per group commit. Status and test mode decide membership, UpdatedAt moves on every change of a version.</summary>
-    public async Task<ILookup<string, EventStart>> GetAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken)
+    public async Task<JourneyRoutes> GetAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken)
     {
         string stamp;
         await using (var command = tx.Command(sql.StartsStamp))
         {
             command.AddParameter("@live", JourneyStatus.Live);
+            command.AddParameter("@closed", JourneyStatus.Closed);
             command.AddParameter("@draft", JourneyStatus.Draft);
             stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
         }
         var db = tx.Db;
         if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
         {
-            return snapshot.Starts;
+            return snapshot.Routes;
         }
 
         var versions = await db.JourneyVersions.AsNoTracking()
-            .Where(v => v.Status == JourneyStatus.Live || (v.Status == JourneyStatus.Draft && v.TestMode))
+            .Where(v => v.Status == JourneyStatus.Live || v.Status == JourneyStatus.Closed || (v.Status == JourneyStatus.Draft && v.TestMode))
             .Select(v => new { v.Id, v.Status })
             .ToListAsync(cancellationToken);
         var starts = new List<EventStart>();
+        var criteria = new List<EventCriterion>();
         foreach (var version in versions)
         {
-            if (await catalog.GetAsync(db, version.Id, cancellationToken) is { Start: { Type: NodeTypes.Event, Event: { } name } } journey)
+            if (await catalog.GetAsync(db, version.Id, cancellationToken) is not { } journey)
+            {
+                continue;
+            }
+            if (version.Status != JourneyStatus.Closed && journey.Start is { Type: NodeTypes.Event, Event: { } name })
             {
                 starts.Add(new EventStart(name, journey, version.Status == JourneyStatus.Draft));
             }
+            criteria.AddRange(CriteriaOf(journey));
         }
-        var lookup = starts.ToLookup(s => s.EventName, StringComparer.Ordinal);
-        _snapshot = new Snapshot(stamp, lookup);
-        return lookup;
+        var routes = new JourneyRoutes(starts.ToLookup(s => s.EventName, StringComparer.Ordinal), criteria.ToLookup(c => c.EventName, StringComparer.Ordinal));
+        _snapshot = new Snapshot(stamp, routes);
+        return routes;
     }
 
-    private sealed record Snapshot(string Stamp, ILookup<string, EventStart> Starts);
+    private static IEnumerable<EventCriterion> CriteriaOf(CompiledJourney journey)
+    {
+        foreach (var exit in journey.Definition.Exit ?? [])
+        {
+            if (exit?.Event is { } name)
+            {
+                yield return new EventCriterion(name, journey, Parse(exit.When), IsGoal: false, TimeSpan.Zero, Exits: true);
+            }
+        }
+        if (journey.Definition.Goal is { Event: { } goal } definition && IsoDuration.TryParse(definition.Within, out var within))
+        {
+            yield return new EventCriterion(goal, journey, Parse(definition.When), IsGoal: true, within, Exits: definition.Exit ?? false);
+        }
+    }
+
+    private static Expression? Parse(string? when) => when is not null && ExpressionParser.TryParse(when, out var e, out _) ? e : null;
+
+    private sealed record Snapshot(string Stamp, JourneyRoutes Routes);
 }

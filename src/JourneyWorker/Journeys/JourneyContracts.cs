@@ -17,11 +17,13 @@ public sealed record JourneyResponse(
 
 public sealed record TestModeRequest(bool Enabled, string? WaitOverride);
 
-public sealed record NodeReport(int Entered, int Succeeded, int Failed, int TimedOut, int Skipped);
+/// <summary>A node's counts: its steps by outcome, the instances waiting at it now, and the conversions attributed to it (a message node).</summary>
+public sealed record NodeReport(int Entered, int Succeeded, int Failed, int TimedOut, int Skipped, int WaitingNow = 0, int Conversions = 0);
 
 public sealed record InstanceCounts(int Active, int Waiting, int Completed, int Failed, int Exited);
 
-public sealed record JourneyReport(IReadOnlyDictionary<string, NodeReport> Nodes, InstanceCounts Instances);
+/// <summary>Every node of the journey's versions (zeros included), the instances by status, and the goal's conversions.</summary>
+public sealed record JourneyReport(IReadOnlyDictionary<string, NodeReport> Nodes, InstanceCounts Instances, int Conversions = 0);
 
 public sealed record StepResponse(int Seq, string Node, string Outcome, DateTime At, string? Detail);
 

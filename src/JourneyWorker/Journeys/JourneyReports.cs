@@ -19,6 +19,15 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, 
         }
 
         var steps = await store.StepCountsAsync(journeyId, cancellationToken);
+        var nodeIds = new List<string>();
+        foreach (var version in await db.JourneyVersions.AsNoTracking().Where(v => v.JourneyId == journeyId).OrderByDescending(v => v.Version)
+                     .Select(v => v.Id).ToListAsync(cancellationToken))
+        {
+            if (await catalog.GetAsync(db, version, cancellationToken) is { } journey)
+            {
+                nodeIds.AddRange((journey.Definition.Nodes ?? []).Select(n => n.Id).OfType<string>());
+            }
+        }
         foreach (var version in await store.InstancesPerVersionAsync(journeyId, cancellationToken))
         {
             if ((await catalog.GetAsync(db, version.Key, cancellationToken))?.Start?.Id is { } start)
@@ -27,19 +36,23 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, 
                 steps.Add(new StepCount(start, StepOutcome.Succeeded, version.Value));
             }
         }
-        var nodes = steps.GroupBy(s => s.NodeId).ToDictionary(
-            g => g.Key,
-            g =>
-            {
-                int Count(string outcome) => g.Where(s => s.Outcome == outcome).Sum(s => s.Count);
-                return new NodeReport(Count(StepOutcome.Entered), Count(StepOutcome.Succeeded), Count(StepOutcome.Failed), Count(StepOutcome.TimedOut), Count(StepOutcome.Skipped));
-            },
-            StringComparer.Ordinal);
+        var waiting = await store.WaitingPerNodeAsync(journeyId, cancellationToken);
+        var conversions = await store.ConversionsPerNodeAsync(journeyId, cancellationToken);
+        var byNode = steps.ToLookup(s => s.NodeId, StringComparer.Ordinal);
+        var nodes = new Dictionary<string, NodeReport>(StringComparer.Ordinal);
+        // The newest version's nodes first, then any node only older versions had or that only history names.
+        foreach (var id in nodeIds.Concat(steps.Select(s => s.NodeId)).Concat(waiting.Keys).Distinct(StringComparer.Ordinal))
+        {
+            int Count(string outcome) => byNode[id].Where(s => s.Outcome == outcome).Sum(s => s.Count);
+            nodes[id] = new NodeReport(Count(StepOutcome.Entered), Count(StepOutcome.Succeeded), Count(StepOutcome.Failed), Count(StepOutcome.TimedOut),
+                Count(StepOutcome.Skipped), waiting.GetValueOrDefault(id), conversions.GetValueOrDefault(id));
+        }
 
         var byStatus = await store.InstancesPerStatusAsync(journeyId, cancellationToken);
         int Status(string status) => byStatus.GetValueOrDefault(status);
         return new JourneyReport(nodes, new InstanceCounts(
-            Status(InstanceStatus.Active), Status(InstanceStatus.Waiting), Status(InstanceStatus.Completed), Status(InstanceStatus.Failed), Status(InstanceStatus.Exited)));
+            Status(InstanceStatus.Active), Status(InstanceStatus.Waiting), Status(InstanceStatus.Completed), Status(InstanceStatus.Failed), Status(InstanceStatus.Exited)),
+            conversions.Values.Sum());
     }
 
     public async Task<List<InstanceResponse>?> InstancesAsync(Guid journeyId, string? ns, string? identity, CancellationToken cancellationToken)

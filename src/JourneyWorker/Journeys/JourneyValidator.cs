@@ -53,6 +53,8 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
             Error(null, "reentrance.waitPeriodInvalid", $"The re-entrance wait period '{waitPeriod}' is not an ISO 8601 duration up to {IsoDuration.Format(MaxDuration)}.");
         }
 
+        await CheckCriteriaAsync(definition, Error, cancellationToken);
+
         var nodes = definition.Nodes ?? [];
         if (nodes.Count == 0)
         {

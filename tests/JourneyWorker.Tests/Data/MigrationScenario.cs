@@ -20,7 +20,7 @@ public static partial class MigrationScenario
 {
     public const string First = "First";
 
-    public static string Journey(string audienceId) => Runtime.Engine.Journey("read", "",
+    public static string Journey(string audienceId) => Runtime.Engine.Journey("read", """ "goal": {"event": "purchase", "within": "P7D"} """.Trim(),
         Read(audienceId, "m"),
         """{"id": "m", "type": "email", "subject": "First", "html": "<p>Hello, see <a href=\"https://shop.example.com/new\">what is new</a></p>", "next": "r"}""",
         """{"id": "r", "type": "reaction", "action": "m", "reaction": "emailOpened", "timeout": "PT1H", "timeoutNext": "nudge", "next": "e"}""",
@@ -109,6 +109,7 @@ public static partial class MigrationScenario
         ["StoredEvents"] = Json((await db.StoredEvents.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["TrackedLinks"] = Json((await db.TrackedLinks.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["MessageReactions"] = Json((await db.MessageReactions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
+        ["Conversions"] = Json((await db.Conversions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.InstanceId)),
         ["EmailSuppressions"] = Json((await db.EmailSuppressions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.AddressHash, StringComparer.Ordinal)),
     };
 

@@ -60,7 +60,8 @@ public sealed class TestModeApiTests
         var off = await (await h.Client.PostAsJsonAsync($"/api/journeys/{id}/test", new { enabled = false }, Ct)).OkAsync<JsonObject>();
         Assert.False(off["testMode"]!.GetValue<bool>());
         report = (await h.Client.GetFromJsonAsync<JsonObject>($"/api/journeys/{id}/report", Ct))!;
-        Assert.Empty(report["nodes"]!.AsObject());
+        // Every node is still listed (report v2), with nothing counted.
+        Assert.All(report["nodes"]!.AsObject(), n => Assert.All(n.Value!.AsObject(), count => Assert.Equal(0, count.Value!.GetValue<int>())));
         Assert.Equal(0, report["instances"]!["completed"]!.GetValue<int>());
         Assert.Empty((await h.Client.GetFromJsonAsync<JsonArray>($"/api/journeys/{id}/instances", Ct))!);
         await using var db = h.App.Db();

@@ -44,6 +44,30 @@ namespace JourneyWorker.Data.Migrations
                     b.ToTable("Audiences");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.Conversion", b =>
+                {
+                    b.Property<long>("InstanceId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("JourneyId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("JourneyVersionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NodeId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("InstanceId");
+
+                    b.HasIndex("JourneyId", "NodeId");
+
+                    b.ToTable("Conversions");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.EmailSuppression", b =>
                 {
                     b.Property<string>("AddressHash")

@@ -11,11 +11,26 @@ public sealed record JourneyDefinition(
     ReentranceDefinition? Reentrance,
     List<NodeDefinition>? Nodes)
 {
+    /// <summary>Events that end a running instance of the profile at once, wherever it is (status exited).</summary>
+    public List<ExitDefinition>? Exit { get; init; }
+
+    /// <summary>The event that counts as a conversion when it comes within a time of entry.</summary>
+    public GoalDefinition? Goal { get; init; }
+
     /// <summary>How long an instance may run when the journey sets no timeout.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromDays(91);
 }
 
 public sealed record ReentranceDefinition(bool? Allowed, string? WaitPeriod);
+
+/// <summary>An exit criterion: an event (by configuration name) and optionally a condition on its payload.</summary>
+public sealed record ExitDefinition(string? Event, string? When);
+
+/// <summary>
+/// A goal: an event (by configuration name, optionally with a condition on its payload) that counts as a conversion when it
+/// comes within <see cref="Within"/> of the instance's entry; <see cref="Exit"/> ends a running instance when it does.
+/// </summary>
+public sealed record GoalDefinition(string? Event, string? When, string? Within, bool? Exit);
 
 /// <summary>One node; which members matter depends on <see cref="Type"/>.</summary>
 public sealed record NodeDefinition

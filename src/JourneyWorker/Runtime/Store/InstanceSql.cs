@@ -121,6 +121,40 @@ public abstract class InstanceSql
         SELECT "Url" FROM "TrackedLinks" WHERE "OutboxMessageId" = @id AND "Index" = @index
         """;
 
+    /// <summary>Every instance of a profile, running or ended: what exit and goal criteria look at.</summary>
+    public virtual string InstancesOfProfile => """
+        SELECT "Id", "JourneyVersionId", "Status", "EnteredAt" FROM "JourneyInstances" WHERE "ProfileId" = @profile
+        """;
+
+    /// <summary>Why a running instance ends, in its history (at its next seq); nothing if it no longer runs.</summary>
+    public virtual string ExitInstanceStep => """
+        INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail")
+        SELECT "Id", "NextSeq", COALESCE("NodeId", '-'), @outcome, @at, @detail
+        FROM "JourneyInstances" WHERE "Id" = @id AND "Status" IN (@active, @waiting)
+        """;
+
+    /// <summary>Ends a running instance wherever it is; a runner holding it finds its lease gone and writes nothing.</summary>
+    public virtual string ExitInstance => """
+        UPDATE "JourneyInstances"
+        SET "Status" = @exited, "EndReason" = @reason, "EndedAt" = @at, "DueAt" = NULL, "WaitingFor" = NULL, "LeaseOwner" = NULL,
+            "NextSeq" = "NextSeq" + 1
+        WHERE "Id" = @id AND "Status" IN (@active, @waiting)
+        """;
+
+    /// <summary>
+    /// The instance's conversion, once (the key is the instance), attributed to the last message it was sent, with the
+    /// journey and version for the report.
+    /// </summary>
+    public virtual string InsertConversion => """
+        INSERT INTO "Conversions" ("InstanceId", "JourneyId", "JourneyVersionId", "NodeId", "At")
+        SELECT i."Id", i."JourneyId", i."JourneyVersionId",
+               (SELECT m."NodeId" FROM "OutboxMessages" m WHERE m."InstanceId" = i."Id" AND m."Status" = @sent
+                ORDER BY m."SentAt" DESC, m."Id" DESC LIMIT 1),
+               @at
+        FROM "JourneyInstances" i WHERE i."Id" = @id
+        ON CONFLICT DO NOTHING
+        """;
+
     /// <summary>Why each running instance of a version ends, in its history (at its next seq).</summary>
     public virtual string ExitSteps => """
         INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail")

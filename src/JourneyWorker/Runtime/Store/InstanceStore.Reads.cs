@@ -31,6 +31,24 @@ public sealed partial class InstanceStore
             .ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
     }
 
+    /// <summary>How many instances of the journey wait at each node now.</summary>
+    public async Task<Dictionary<string, int>> WaitingPerNodeAsync(Guid journeyId, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        return await session.Db.JourneyInstances.Where(i => i.JourneyId == journeyId && i.Status == InstanceStatus.Waiting && i.NodeId != null)
+            .GroupBy(i => i.NodeId!).Select(g => new { g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Key, g => g.Count, StringComparer.Ordinal, cancellationToken);
+    }
+
+    /// <summary>The journey's conversions per message node they are attributed to ("" for none).</summary>
+    public async Task<Dictionary<string, int>> ConversionsPerNodeAsync(Guid journeyId, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        return await session.Db.Conversions.Where(c => c.JourneyId == journeyId)
+            .GroupBy(c => c.NodeId ?? "").Select(g => new { g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Key, g => g.Count, StringComparer.Ordinal, cancellationToken);
+    }
+
     /// <summary>How many instances the journey has per status.</summary>
     public async Task<Dictionary<string, int>> InstancesPerStatusAsync(Guid journeyId, CancellationToken cancellationToken)
     {

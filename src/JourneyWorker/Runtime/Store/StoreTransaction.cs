@@ -17,7 +17,7 @@ public sealed record WaitingInstance(long Id, long ProfileId, string WaitingFor,
 /// writes that other features make as part of their own unit of work — an event's group commit, a
 /// reaction, a chunk of Read Audience, a journey stopped, a profile forgotten.
 /// </summary>
-public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transaction, JourneyCatalog catalog, InstanceSql sql)
+public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction transaction, JourneyCatalog catalog, InstanceSql sql)
 {
     /// <summary>
     /// Whether this transaction made work due now (an admission, a resume): only then is NOTIFY sent with its commit
@@ -314,6 +314,7 @@ public sealed class StoreTransaction(JourneyDbContext db, DbTransaction transact
         await db.MessageReactions.Where(r => messages.Contains(r.OutboxMessageId)).ExecuteDeleteAsync(cancellationToken);
         await db.OutboxMessages.Where(m => ids.Contains(m.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await db.InstanceSteps.Where(s => ids.Contains(s.InstanceId)).ExecuteDeleteAsync(cancellationToken);
+        await db.Conversions.Where(c => ids.Contains(c.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await instances.ExecuteDeleteAsync(cancellationToken);
         await FinishClosedVersionsAsync(transaction, sql, versions, now, cancellationToken);
     }

@@ -49,6 +49,30 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.ToTable("Audiences");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.Conversion", b =>
+                {
+                    b.Property<long>("InstanceId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("JourneyId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("JourneyVersionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("NodeId")
+                        .HasColumnType("text");
+
+                    b.HasKey("InstanceId");
+
+                    b.HasIndex("JourneyId", "NodeId");
+
+                    b.ToTable("Conversions");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.EmailSuppression", b =>
                 {
                     b.Property<string>("AddressHash")

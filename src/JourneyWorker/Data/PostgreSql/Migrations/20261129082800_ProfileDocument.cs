@@ -12,7 +12,7 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
     /// document as written; not part of the EF model, so nothing else reads or writes it.
     /// </summary>
     [DbContext(typeof(PostgreSqlJourneyDbContext))]
-    [Migration("20261129090000_ProfileDocument")]
+    [Migration("20261129082800_ProfileDocument")]
     public partial class ProfileDocument : Migration
     {
         /// <inheritdoc />

@@ -16,6 +16,7 @@ public static class EntrySteps
     {
         NodeTypes.ReadAudience => "Read Audience",
         NodeTypes.Event => $"'{start.Event}' event",
+        NodeTypes.JourneyEntry => "Jump from another journey",
         _ => null,
     };
 

@@ -85,7 +85,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         var (journey, versions) = await LoadAsync(id, cancellationToken);
         return journey is null
             ? (null, NotFound(id))
-            : (await validator.ValidateAsync(CompiledJourney.Parse(Current(versions).Definition), cancellationToken), null);
+            : (await validator.ValidateAsync(CompiledJourney.Parse(Current(versions).Definition), id, cancellationToken), null);
     }
 
     public async Task<LifecycleProblem?> SetTestModeAsync(Guid id, TestModeRequest request, CancellationToken cancellationToken)
@@ -103,7 +103,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
 
         if (request.Enabled)
         {
-            var validation = await validator.ValidateAsync(CompiledJourney.Parse(draft.Definition), cancellationToken);
+            var validation = await validator.ValidateAsync(CompiledJourney.Parse(draft.Definition), id, cancellationToken);
             if (!validation.Valid)
             {
                 return new(422, "The journey is not valid; fix the errors before testing it.", validation);
@@ -136,7 +136,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         {
             return new(409, $"Journey {id} has no draft to publish.");
         }
-        var validation = await validator.ValidateAsync(CompiledJourney.Parse(draft.Definition), cancellationToken);
+        var validation = await validator.ValidateAsync(CompiledJourney.Parse(draft.Definition), id, cancellationToken);
         if (!validation.Valid)
         {
             return new(422, "The journey is not valid and cannot be published.", validation);

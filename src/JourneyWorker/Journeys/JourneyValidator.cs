@@ -24,7 +24,11 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
     /// <summary>The longest journey timeout or re-entrance wait period: ten years.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(3650);
 
-    public async Task<JourneyValidationResult> ValidateAsync(JourneyDefinition definition, CancellationToken cancellationToken)
+    public Task<JourneyValidationResult> ValidateAsync(JourneyDefinition definition, CancellationToken cancellationToken) =>
+        ValidateAsync(definition, null, cancellationToken);
+
+    /// <summary>Validates <paramref name="definition"/>; <paramref name="journeyId"/> is the journey it belongs to when it is stored (a jump into itself is refused).</summary>
+    public async Task<JourneyValidationResult> ValidateAsync(JourneyDefinition definition, Guid? journeyId, CancellationToken cancellationToken)
     {
         var errors = new List<ValidationIssue>();
         var warnings = new List<ValidationIssue>();
@@ -111,6 +115,7 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
         foreach (var node in byId.Values)
         {
             await CheckNodeAsync(node, definition, byId, predecessors, journeyTimeout, Error, warnings, cancellationToken);
+            await CheckActionNodeAsync(node, journeyId, Error, warnings, cancellationToken);
         }
 
         return new(errors.Count == 0, errors, warnings);
@@ -126,14 +131,18 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
         {
             error(definition.Start, "start.unknownNode", $"The start node '{definition.Start}' does not exist.");
         }
-        else if (start.Type is not (NodeTypes.ReadAudience or NodeTypes.Event))
+        else if (start.Type is not (NodeTypes.ReadAudience or NodeTypes.Event or NodeTypes.JourneyEntry))
         {
-            error(start.Id, "start.notEntry", $"The start node '{start.Id}' must be a readAudience or event node, not {start.Type}.");
+            error(start.Id, "start.notEntry", $"The start node '{start.Id}' must be a readAudience, event or journeyEntry node, not {start.Type}.");
         }
 
         foreach (var node in byId.Values.Where(n => n.Type == NodeTypes.ReadAudience && n.Id != definition.Start))
         {
             error(node.Id, "entry.notStart", $"Node '{node.Id}' is a readAudience entry but not the start node: a journey has exactly one entry.");
+        }
+        foreach (var node in byId.Values.Where(n => n.Type == NodeTypes.JourneyEntry && n.Id != definition.Start))
+        {
+            error(node.Id, "journeyEntry.notStart", $"Node '{node.Id}' is a journeyEntry but not the start node: profiles jumped in from another journey enter at the start.");
         }
     }
 

@@ -28,6 +28,15 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
 
     public List<long> RetiredTokens { get; } = [];
 
+    /// <summary>
+    /// Attribute writes of updateProfile nodes not written yet, in order. The store applies them to the profile as
+    /// stored when it writes the run (so a change made meanwhile by someone else is kept), in the same transaction.
+    /// </summary>
+    public List<ProfileUpdate> ProfileUpdates { get; } = [];
+
+    /// <summary>Jumps not settled yet: whether the profile enters is decided by the store in the transaction that writes their steps.</summary>
+    public List<PendingJump> Jumps { get; } = [];
+
     /// <summary>Reactions to this instance's messages known when the batch was read: (message node, kind).</summary>
     public HashSet<(string NodeId, string Kind)> Reactions { get; } = [];
 
@@ -66,15 +75,28 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
     public JsonObject Events => _events ??=
         (JsonNode.Parse(Instance.Context) as JsonObject)?["events"] as JsonObject ?? [];
 
-    public void Step(string nodeId, string outcome, string? detail = null) => NewSteps.Add(new InstanceStep
+    public InstanceStep Step(string nodeId, string outcome, string? detail = null)
     {
-        InstanceId = Instance.Id,
-        Seq = Instance.NextSeq++,
-        NodeId = nodeId,
-        Outcome = outcome,
-        At = Now.UtcDateTime,
-        Detail = detail,
-    });
+        var step = new InstanceStep
+        {
+            InstanceId = Instance.Id,
+            Seq = Instance.NextSeq++,
+            NodeId = nodeId,
+            Outcome = outcome,
+            At = Now.UtcDateTime,
+            Detail = detail,
+        };
+        NewSteps.Add(step);
+        return step;
+    }
+
+    /// <summary>The profile's attributes became <paramref name="attributes"/> by <paramref name="updates"/>: later nodes of this run read them.</summary>
+    public void UpdateProfile(string attributes, IEnumerable<ProfileUpdate> updates)
+    {
+        Profile!.Attributes = attributes;
+        ProfileUpdates.AddRange(updates);
+        _emailRead = false;
+    }
 
     public void End(string status, string reason)
     {
@@ -129,3 +151,9 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
 
     public void Touch(OutboxMessage outbox) => DirtyOutbox.Add(outbox);
 }
+
+/// <summary>One attribute an updateProfile node set: its dotted path and its new value (null: JSON null).</summary>
+public sealed record ProfileUpdate(string Path, JsonNode? Value);
+
+/// <summary>A jump node passed by a run: the journey to enter, and the step that will say whether the profile entered.</summary>
+public sealed record PendingJump(NodeDefinition Node, Guid Journey, InstanceStep Step);

@@ -62,6 +62,8 @@ public sealed partial class InstanceRunner
                 NodeTypes.Wait => EnterTimedWait(run, node),
                 NodeTypes.Condition => Branch(run, node),
                 NodeTypes.End => End(run, node),
+                NodeTypes.UpdateProfile => UpdateProfile(run, node),
+                NodeTypes.Jump => Jump(run, node),
                 _ => Passed(run, node),
             };
             if (outcome != Flow.Continue)

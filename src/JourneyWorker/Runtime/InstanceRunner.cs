@@ -17,6 +17,7 @@ namespace JourneyWorker.Runtime;
 public sealed partial class InstanceRunner(
     InstanceStore store,
     MessageDispatcher dispatcher,
+    Channels.Templates.TemplateRenderer templates,
     TimeProvider time,
     JourneyMetrics metrics,
     IOptions<RuntimeOptions> options,

@@ -212,7 +212,8 @@ public sealed class MessageDispatcher(
             : retry ?? new SendResult(SendOutcome.Failed, lastError ?? "No device accepted the message.");
     }
 
-    private static TemplateModel Model(InstanceRun run)
+    /// <summary>What templates of this run see: the profile as it stands in the run, its events, the journey.</summary>
+    internal static TemplateModel Model(InstanceRun run)
     {
         var profile = JsonNode.Parse(run.Profile!.Attributes) as JsonObject ?? [];
         profile["id"] = run.Profile.Id;

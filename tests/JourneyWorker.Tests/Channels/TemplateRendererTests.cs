@@ -27,6 +27,24 @@ public sealed class TemplateRendererTests
         Assert.Equal("Hi Ada (42), Multi-channel v3: Tea & Biscuits 12.5 early", text);
     }
 
+    [Theory]
+    [InlineData("{{ events.purchase.amount }}", "12.5")]
+    [InlineData("{{ events.purchase.amount | times: 2 }}", "25.0")]
+    [InlineData("{{ profile.id }}", "42")]
+    [InlineData("{{ true }}", "true")]
+    [InlineData("{{ profile.nothing }}", "null")]
+    [InlineData("{{ profile.person.name.firstName }}", "\"Ada\"")]
+    [InlineData("{{ events.purchase.productName | upcase }}", "\"TEA & BISCUITS\"")]
+    [InlineData(" {{ profile.id }}", "\" 42\"")]
+    [InlineData("{{ profile.id }}{{ profile.id }}", "\"4242\"")]
+    [InlineData("{{ profile.tags }}", "\"goldearly\"")]
+    [InlineData("<b>{{ events.purchase.productName }}</b>", "\"<b>Tea & Biscuits</b>\"")]
+    public void A_value_keeps_the_type_of_a_single_output_and_is_unescaped_text_otherwise(string template, string json)
+    {
+        var value = _renderer.RenderValue(template, Model());
+        Assert.Equal(json, value?.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) ?? "null");
+    }
+
     [Fact]
     public void Html_parts_escape_values_but_not_the_template_markup()
     {

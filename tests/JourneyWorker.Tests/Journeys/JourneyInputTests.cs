@@ -26,6 +26,10 @@ public sealed class JourneyInputTests
     [InlineData("""{"name": "J", "start": "m", "nodes": [{"id": "m", "type": "condition", "branches": [null]}]}""")]
     [InlineData("""{"name": "J", "start": "m", "nodes": [{"id": "m", "type": "push", "title": "t", "body": "b", "data": {"k": null}}]}""")]
     [InlineData("""{"name": "J", "start": "m", "timeout": "P10000000D", "nodes": [{"id": "m", "type": "end"}]}""")]
+    [InlineData("""{"name": "J", "start": "m", "nodes": [{"id": "m", "type": "updateProfile", "set": {"a": 5}}]}""")]
+    [InlineData("""{"name": "J", "start": "m", "nodes": [{"id": "m", "type": "updateProfile", "set": {"a": null, "": "x"}}]}""")]
+    [InlineData("""{"name": "J", "start": "m", "nodes": [{"id": "m", "type": "updateProfile", "set": ["a"]}]}""")]
+    [InlineData("""{"name": "J", "start": "m", "nodes": [{"id": "m", "type": "jump", "journey": {"id": 1}}]}""")]
     public async Task Hostile_definitions_get_a_4xx_or_a_validation_result_never_a_500(string json)
     {
         await using var h = await EngineHarness.StartAsync(Ct);

@@ -37,6 +37,8 @@ public sealed class JourneyValidationCodeTests(ValidationHost host) : IClassFixt
     private static string J(string? start, string extra, params string[] nodes) =>
         $$"""{"name": "V"{{(start is null ? "" : $", \"start\": \"{start}\"")}}{{extra}}, "nodes": [{{string.Join(", ", nodes)}}]}""";
 
+    private static string Update(string set) => $$"""{"id": "m", "type": "updateProfile", "set": {{set}}}""";
+
     private static string Reaction(string body) => J("read", "", Read, MailTo("r"), $$"""{"id": "r", "type": "reaction", {{body}}}""");
 
     public static TheoryData<string, string> Errors => new()
@@ -85,6 +87,26 @@ public sealed class JourneyValidationCodeTests(ValidationHost host) : IClassFixt
         { "journey.timeoutInvalid", J("read", ", \"timeout\": \"P10000000D\"", Read, Mail) },
         { "reentrance.waitPeriodInvalid", J("read", ", \"reentrance\": {\"allowed\": true, \"waitPeriod\": \"P10000000D\"}", Read, Mail) },
         { "reentrance.waitPeriodInvalid", J("read", ", \"reentrance\": {\"allowed\": true, \"waitPeriod\": \"a while\"}", Read, Mail) },
+        { "updateProfile.setEmpty", J("read", "", Read, Update("{}")) },
+        { "updateProfile.setEmpty", J("read", "", Read, """{"id": "m", "type": "updateProfile"}""") },
+        { "updateProfile.setTooLarge", J("read", "", Read, Update($"{{{string.Join(", ", Enumerable.Range(0, 51).Select(i => $"\"a{i}\": \"x\""))}}}")) },
+        { "updateProfile.pathInvalid", J("read", "", Read, Update("""{"a..b": "x"}""")) },
+        { "updateProfile.pathInvalid", J("read", "", Read, Update("""{"1st": "x"}""")) },
+        { "updateProfile.pathInvalid", J("read", "", Read, Update("""{"a.b-c": "x"}""")) },
+        { "updateProfile.consentNotUpdatable", J("read", "", Read, Update("""{"consent.email": "false"}""")) },
+        { "updateProfile.consentNotUpdatable", J("read", "", Read, Update("""{"ConsentPush": "{{ false }}"}""")) },
+        { "updateProfile.identityNotUpdatable", J("read", "", Read, Update("""{"personalEmail.address": "x@example.com"}""")) },
+        { "updateProfile.identityNotUpdatable", J("read", "", Read, Update("""{"personalEmail": "x"}""")) },
+        { "updateProfile.pathConflict", J("read", "", Read, Update("""{"a": "1", "a.b": "2"}""")) },
+        { "template.invalid", J("read", "", Read, Update("""{"a": "{{ profile.n"}""")) },
+        { "template.missing", J("read", "", Read, Update("""{"a": ""}""")) },
+        { "set.notAllowed", J("read", "", Read, """{"id": "m", "type": "end", "set": {"a": "1"}}""") },
+        { "journey.notAllowed", J("read", "", Read, """{"id": "m", "type": "end", "journey": "x"}""") },
+        { "jump.journeyMissing", J("read", "", Read, """{"id": "m", "type": "jump"}""") },
+        { "jump.journeyUnknown", J("read", "", Read, $$"""{"id": "m", "type": "jump", "journey": "{{Guid.NewGuid()}}"}""") },
+        { "jump.journeyUnknown", J("read", "", Read, """{"id": "m", "type": "jump", "journey": "welcome"}""") },
+        { "journeyEntry.notStart", J("read", "", Read, """{"id": "m", "type": "journeyEntry"}""") },
+        { "start.notEntry", J("m", "", """{"id": "m", "type": "jump", "journey": "welcome"}""") },
         { "nodes.empty", J("read", "") },
         { "nodes.tooMany", J("read", "", [Read, MailTo("x0"), .. Enumerable.Range(0, 49).Select(i => $$"""{"id": "x{{i}}", "type": "end"}""")]) },
     };

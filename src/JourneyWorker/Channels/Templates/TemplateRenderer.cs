@@ -4,6 +4,9 @@ using System.Text.Encodings.Web;
 using System.Text.Json.Nodes;
 using System.Text.Unicode;
 using Fluid;
+using Fluid.Ast;
+using Fluid.Parser;
+using Fluid.Values;
 
 namespace JourneyWorker.Channels.Templates;
 
@@ -73,10 +76,7 @@ public sealed class TemplateRenderer
             throw new TemplateRenderException(error!);
         }
 
-        var context = new TemplateContext(_options);
-        context.SetValue("profile", model.Profile);
-        context.SetValue("events", model.Events);
-        context.SetValue("journey", model.Journey);
+        var context = Context(model);
         using var writer = new BoundedStringWriter(MaxOutputLength);
         try
         {
@@ -93,6 +93,53 @@ public sealed class TemplateRenderer
             throw new TemplateRenderException($"The template could not be rendered: {ex.Message}", ex);
         }
         return writer.ToString();
+    }
+
+    /// <summary>
+    /// Renders <paramref name="template"/> as a JSON value for a profile attribute. A template that is exactly one
+    /// output (<c>{{ expression }}</c>, filters allowed) keeps its value's type: a number stays a number, a boolean a
+    /// boolean, a missing value is null. Anything else (text around the output, several outputs, tags, an object or
+    /// list value) is rendered as text (not HTML-escaped), as a message part would be.
+    /// </summary>
+    public JsonNode? RenderValue(string template, TemplateModel model)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(model);
+        if (!TryGet(template, out var parsed, out var error))
+        {
+            throw new TemplateRenderException(error!);
+        }
+        if (parsed is not FluidTemplate { Statements: [OutputStatement output] })
+        {
+            return JsonValue.Create(Render(template, model, html: false));
+        }
+
+        FluidValue value;
+        try
+        {
+            var evaluating = output.Expression.EvaluateAsync(Context(model));
+            value = evaluating.IsCompletedSuccessfully ? evaluating.Result : evaluating.AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            throw new TemplateRenderException($"The template could not be rendered: {ex.Message}", ex);
+        }
+        return value.Type switch
+        {
+            FluidValues.Number => JsonValue.Create(value.ToNumberValue()),
+            FluidValues.Boolean => JsonValue.Create(value.ToBooleanValue()),
+            FluidValues.Nil or FluidValues.Empty or FluidValues.Blank => null,
+            _ => JsonValue.Create(Render(template, model, html: false)),
+        };
+    }
+
+    private TemplateContext Context(TemplateModel model)
+    {
+        var context = new TemplateContext(_options);
+        context.SetValue("profile", model.Profile);
+        context.SetValue("events", model.Events);
+        context.SetValue("journey", model.Journey);
+        return context;
     }
 
     private bool TryGet(string template, out IFluidTemplate parsed, out string? error)

@@ -69,6 +69,12 @@ public sealed record NodeDefinition
     public List<BranchDefinition>? Branches { get; init; }
     public string? Otherwise { get; init; }
 
+    // updateProfile: attribute path → template
+    public Dictionary<string, string>? Set { get; init; }
+
+    // jump: the id of the journey the profile enters
+    public string? Journey { get; init; }
+
     /// <summary>
     /// Members the node type does not know, reported by validation. A dictionary, not a JsonObject:
     /// System.Text.Json writes a JsonObject extension member back as a nested object without a
@@ -93,8 +99,14 @@ public static class NodeTypes
     public const string Wait = "wait";
     public const string Condition = "condition";
     public const string End = "end";
+    public const string UpdateProfile = "updateProfile";
+    public const string Jump = "jump";
+    public const string JourneyEntry = "journeyEntry";
 
-    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End];
+    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End, UpdateProfile, Jump, JourneyEntry];
+
+    /// <summary>The node types a journey may start with.</summary>
+    public static readonly string[] Entries = [ReadAudience, Event, JourneyEntry];
 
     public static readonly string[] Reactions = ["emailOpened", "emailClicked", "pushOpened"];
 

@@ -92,6 +92,16 @@ public abstract class InstanceSql
 
     public virtual string RetireToken => """UPDATE "PushTokens" SET "RetiredAt" = @at WHERE "Id" = @id""";
 
+    /// <summary>
+    /// The attributes of the profiles in @ids, read to apply a batch's updateProfile writes on top of them; where the
+    /// provider can, the rows are locked until the commit so that no other writer's change falls between read and write.
+    /// </summary>
+    public abstract string LockProfiles { get; }
+
+    public virtual string UpdateProfileAttributes => """
+        UPDATE "Profiles" SET "Attributes" = @attributes, "UpdatedAt" = @at WHERE "Id" = @id
+        """;
+
     public virtual string ReactionExists => """
         SELECT EXISTS (
             SELECT 1 FROM "MessageReactions" r JOIN "OutboxMessages" m ON m."Id" = r."OutboxMessageId"

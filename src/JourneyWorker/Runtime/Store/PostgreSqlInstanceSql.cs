@@ -82,6 +82,11 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
         SELECT "Id", "ProfileId", "Token", "Platform", "RetiredAt" FROM "PushTokens" WHERE "ProfileId" = ANY(@ids);
         """;
 
+    /// <summary>Locked in id order, so two workers updating the same profiles wait for each other instead of deadlocking.</summary>
+    public override string LockProfiles => """
+        SELECT "Id", "Attributes" FROM "Profiles" WHERE "Id" = ANY(@ids) ORDER BY "Id" FOR UPDATE
+        """;
+
     /// <summary>A link recorded by an earlier attempt of the message stays as it was: its token is already out there.</summary>
     public override string InsertLink => """
         INSERT INTO "TrackedLinks" ("OutboxMessageId", "Index", "Url") VALUES (@outbox, @index, @url) ON CONFLICT DO NOTHING

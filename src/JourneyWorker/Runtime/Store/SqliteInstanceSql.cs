@@ -41,6 +41,11 @@ public sealed class SqliteInstanceSql : InstanceSql
         SELECT "Id", "ProfileId", "Token", "Platform", "RetiredAt" FROM "PushTokens" WHERE "ProfileId" IN (SELECT value FROM json_each(@ids));
         """;
 
+    /// <summary>No row locks in SQLite: the write transaction this runs in already holds the database's one write lock.</summary>
+    public override string LockProfiles => """
+        SELECT "Id", "Attributes" FROM "Profiles" WHERE "Id" IN (SELECT value FROM json_each(@ids))
+        """;
+
     /// <summary>A link recorded by an earlier attempt of the message stays as it was: its token is already out there.</summary>
     public override string InsertLink => """
         INSERT OR IGNORE INTO "TrackedLinks" ("OutboxMessageId", "Index", "Url") VALUES (@outbox, @index, @url)

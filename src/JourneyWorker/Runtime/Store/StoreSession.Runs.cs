@@ -25,6 +25,7 @@ public sealed partial class StoreSession
             await using var transaction = await Db.Database.GetDbConnection().BeginTransactionAsync(cancellationToken);
             await using var commands = new RunCommands(transaction, _sql);
             await LockWaitsAsync(transaction, runs, cancellationToken);
+            await using var jumps = runs.Any(r => r.Jumps.Count > 0 && !r.Lost && !r.Released) ? await EnlistAsync(transaction, cancellationToken) : null;
             var written = new List<InstanceRun>(runs.Count);
             var batched = new List<(InstanceRun Run, bool Release)>();
             HashSet<Guid>? ended = null;
@@ -40,15 +41,16 @@ public sealed partial class StoreSession
                 {
                     batched.Add((run, release));
                 }
-                else if (await WriteRunAsync(commands, run, owner, release, leaseUntil, cancellationToken))
+                else if (await WriteRunAsync(commands, jumps?.Tx, run, owner, release, leaseUntil, cancellationToken))
                 {
                     written.Add(run);
                 }
             }
             if (batched.Count > 0)
             {
-                await WriteRunsBatchedAsync(transaction, batched, owner, leaseUntil, written, cancellationToken);
+                await WriteRunsBatchedAsync(transaction, jumps?.Tx, batched, owner, leaseUntil, written, cancellationToken);
             }
+            await WriteProfileUpdatesAsync(transaction, written, cancellationToken);
             foreach (var run in written)
             {
                 if (run.Instance.Status is not (InstanceStatus.Active or InstanceStatus.Waiting))
@@ -58,8 +60,9 @@ public sealed partial class StoreSession
             }
             var writing = runs.ToHashSet();
             await RenewLeasesAsync(transaction, [.. batch.Where(r => !r.Lost && !r.Released && !writing.Contains(r))], owner, leaseUntil, cancellationToken);
-            // A run that goes on at once in a later claim (a reaction found at commit) is work any worker may take.
-            if (_sql.NotifyDue is { } notify && written.Any(r => r.PendingSend is null && r.Instance.Status == InstanceStatus.Active && r.Instance.DueAt <= r.NowMs))
+            // A run that goes on at once in a later claim (a reaction found at commit) or a profile a jump admitted is work any worker may take.
+            if (_sql.NotifyDue is { } notify
+                && (jumps?.Tx.MadeWorkDue == true || written.Any(r => r.PendingSend is null && r.Instance.Status == InstanceStatus.Active && r.Instance.DueAt <= r.NowMs)))
             {
                 await using var command = StoreTransaction.Command(transaction, notify);
                 await command.ExecuteNonQueryAsync(cancellationToken);
@@ -74,6 +77,8 @@ public sealed partial class StoreSession
                 run.Written = run.NewSteps.Count;
                 run.DirtyOutbox.Clear();
                 run.RetiredTokens.Clear();
+                run.ProfileUpdates.Clear();
+                run.Jumps.Clear();
                 run.Released = run.PendingSend is null;
             }
         }, cancellationToken);
@@ -136,7 +141,8 @@ public sealed partial class StoreSession
         }
     }
 
-    private static async Task<bool> WriteRunAsync(RunCommands c, InstanceRun run, string owner, bool release, long leaseUntil, CancellationToken cancellationToken)
+    private async Task<bool> WriteRunAsync(
+        RunCommands c, StoreTransaction? jumps, InstanceRun run, string owner, bool release, long leaseUntil, CancellationToken cancellationToken)
     {
         var i = run.Instance;
         var update = c.UpdateInstance.Parameters;
@@ -155,6 +161,10 @@ public sealed partial class StoreSession
         {
             run.Lost = true;
             return false;
+        }
+        if (jumps is not null && run.Jumps.Count > 0)
+        {
+            await SettleJumpsAsync(jumps, run, cancellationToken);
         }
 
         foreach (var step in run.Unwritten)
@@ -202,8 +212,8 @@ public sealed partial class StoreSession
     /// come back in order), one of the links of the messages about to leave. Four round trips instead of several per run.
     /// </summary>
     private async Task WriteRunsBatchedAsync(
-        DbTransaction transaction, List<(InstanceRun Run, bool Release)> runs, string owner, long leaseUntil, List<InstanceRun> written,
-        CancellationToken cancellationToken)
+        DbTransaction transaction, StoreTransaction? jumps, List<(InstanceRun Run, bool Release)> runs, string owner, long leaseUntil,
+        List<InstanceRun> written, CancellationToken cancellationToken)
     {
         await using (var updates = StoreTransaction.CreateBatch(transaction, _sql)!)
         {
@@ -227,6 +237,10 @@ public sealed partial class StoreSession
                     written.Add(runs[k].Run);
                 }
             }
+        }
+        foreach (var run in jumps is null ? [] : written.Where(r => r.Jumps.Count > 0))
+        {
+            await SettleJumpsAsync(jumps!, run, cancellationToken);
         }
 
         var inserts = new List<OutboxMessage>();
@@ -295,61 +309,6 @@ public sealed partial class StoreSession
         if (links.BatchCommands.Count > 0)
         {
             await links.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-
-    private static async Task WriteOutboxAsync(RunCommands c, OutboxMessage outbox, CancellationToken cancellationToken)
-    {
-        var command = outbox.Id == 0 ? c.InsertOutbox : c.UpdateOutbox;
-        var p = command.Parameters;
-        p["@status"].Value = outbox.Status;
-        p["@attempts"].Value = outbox.Attempts;
-        p["@error"].Value = (object?)outbox.Error ?? DBNull.Value;
-        p["@sent"].Value = (object?)outbox.SentAt ?? DBNull.Value;
-        if (outbox.Id != 0)
-        {
-            p["@id"].Value = outbox.Id;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            return;
-        }
-
-        p["@instance"].Value = outbox.InstanceId;
-        p["@node"].Value = outbox.NodeId;
-        p["@channel"].Value = outbox.Channel;
-        p["@messageId"].Value = outbox.MessageId;
-        p["@created"].Value = outbox.CreatedAt;
-        outbox.Id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>The batch's statements, each prepared once per transaction and reused for every row.</summary>
-    private sealed class RunCommands(DbTransaction transaction, InstanceSql sql) : IAsyncDisposable
-    {
-        public DbCommand UpdateInstance { get; } = Create(transaction, sql.UpdateInstance,
-            "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil");
-        public DbCommand InsertStep { get; } = Create(transaction, sql.InsertStep, "@instance", "@seq", "@node", "@outcome", "@at", "@detail");
-        public DbCommand InsertOutbox { get; } = Create(transaction, sql.InsertOutbox,
-            "@instance", "@node", "@channel", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");
-        public DbCommand UpdateOutbox { get; } = Create(transaction, sql.UpdateOutbox, "@id", "@status", "@attempts", "@error", "@sent");
-        public DbCommand InsertLink { get; } = Create(transaction, sql.InsertLink, "@outbox", "@index", "@url");
-        public DbCommand RetireToken { get; } = Create(transaction, sql.RetireToken, "@id", "@at");
-        public DbCommand Reaction { get; } = Create(transaction, sql.ReactionExists, "@instance", "@node", "@kind");
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var command in new[] { UpdateInstance, InsertStep, InsertOutbox, UpdateOutbox, InsertLink, RetireToken, Reaction })
-            {
-                await command.DisposeAsync();
-            }
-        }
-
-        private static DbCommand Create(DbTransaction transaction, string sql, params string[] parameters)
-        {
-            var command = StoreTransaction.Command(transaction, sql);
-            foreach (var name in parameters)
-            {
-                command.AddParameter(name, null);
-            }
-            return command;
         }
     }
 }

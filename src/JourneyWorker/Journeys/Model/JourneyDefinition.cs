@@ -39,6 +39,11 @@ public sealed record NodeDefinition
     public Dictionary<string, string>? Data { get; init; }
     public string? ErrorNext { get; init; }
 
+    // webhook (also Body, Timeout and ErrorNext)
+    public string? Method { get; init; }
+    public string? Url { get; init; }
+    public Dictionary<string, string>? Headers { get; init; }
+
     // reaction / event waits
     public string? Action { get; init; }
     public string? Reaction { get; init; }
@@ -78,8 +83,12 @@ public static class NodeTypes
     public const string Wait = "wait";
     public const string Condition = "condition";
     public const string End = "end";
+    public const string Webhook = "webhook";
 
-    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End];
+    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End, Webhook];
+
+    /// <summary>The HTTP methods a webhook node may use (POST when it names none).</summary>
+    public static readonly string[] WebhookMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
     public static readonly string[] Reactions = ["emailOpened", "emailClicked", "pushOpened"];
 

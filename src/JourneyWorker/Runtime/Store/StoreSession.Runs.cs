@@ -73,6 +73,7 @@ public sealed partial class StoreSession
                 run.Written = run.NewSteps.Count;
                 run.DirtyOutbox.Clear();
                 run.RetiredTokens.Clear();
+                run.ContextChanged = false;
                 run.Released = run.PendingSend is null;
             }
         }, cancellationToken);
@@ -132,6 +133,7 @@ public sealed partial class StoreSession
         update["@reason"].Value = (object?)i.EndReason ?? DBNull.Value;
         update["@leaseOwner"].Value = release ? DBNull.Value : owner;
         update["@leaseUntil"].Value = release ? DBNull.Value : leaseUntil;
+        update["@context"].Value = run.ContextChanged ? i.Context : DBNull.Value;
         if (await c.UpdateInstance.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
             run.Lost = true;
@@ -194,7 +196,7 @@ public sealed partial class StoreSession
                 updates.Add(_sql.UpdateInstance,
                     ("@id", i.Id), ("@owner", owner), ("@status", i.Status), ("@node", i.NodeId), ("@due", i.DueAt), ("@waiting", i.WaitingFor),
                     ("@seq", i.NextSeq), ("@ended", i.EndedAt), ("@reason", i.EndReason),
-                    ("@leaseOwner", release ? null : owner), ("@leaseUntil", release ? null : leaseUntil));
+                    ("@leaseOwner", release ? null : owner), ("@leaseUntil", release ? null : leaseUntil), ("@context", run.ContextChanged ? i.Context : null));
             }
             await updates.ExecuteNonQueryAsync(cancellationToken);
             for (var k = 0; k < runs.Count; k++)
@@ -306,7 +308,7 @@ public sealed partial class StoreSession
     private sealed class RunCommands(DbTransaction transaction, InstanceSql sql) : IAsyncDisposable
     {
         public DbCommand UpdateInstance { get; } = Create(transaction, sql.UpdateInstance,
-            "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil");
+            "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil", "@context");
         public DbCommand InsertStep { get; } = Create(transaction, sql.InsertStep, "@instance", "@seq", "@node", "@outcome", "@at", "@detail");
         public DbCommand InsertOutbox { get; } = Create(transaction, sql.InsertOutbox,
             "@instance", "@node", "@channel", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");

@@ -20,7 +20,8 @@ public enum SendOutcome
     TokenDead,
 }
 
-public sealed record SendResult(SendOutcome Outcome, string? Error = null, TimeSpan? RetryAfter = null)
+/// <summary>One attempt's outcome; <c>Webhook</c> is what a webhook's receiver answered (null for e-mail and push, and when no answer came).</summary>
+public sealed record SendResult(SendOutcome Outcome, string? Error = null, TimeSpan? RetryAfter = null, Webhooks.WebhookResponse? Webhook = null)
 {
     public static readonly SendResult Sent = new(SendOutcome.Sent);
 }

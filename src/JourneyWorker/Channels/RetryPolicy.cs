@@ -1,3 +1,5 @@
+using System.Net.Http.Headers;
+
 namespace JourneyWorker.Channels;
 
 /// <summary>
@@ -25,5 +27,20 @@ public static class RetryPolicy
             delay = hint < MaxRetryAfter ? hint : MaxRetryAfter;
         }
         return delay;
+    }
+
+    /// <summary>How long a provider's Retry-After header (seconds or an HTTP date) asks to wait; null without one.</summary>
+    public static TimeSpan? RetryAfter(RetryConditionHeaderValue? header, DateTimeOffset now)
+    {
+        if (header?.Delta is { } delta)
+        {
+            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
+        }
+        if (header?.Date is { } date)
+        {
+            var wait = date - now;
+            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+        }
+        return null;
     }
 }

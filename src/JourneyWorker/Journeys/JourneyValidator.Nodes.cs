@@ -82,15 +82,23 @@ public sealed partial class JourneyValidator
             case NodeTypes.Condition:
                 CheckCondition(node, error);
                 break;
+
+            case NodeTypes.Webhook:
+                CheckWebhook(node, error, warnings);
+                break;
         }
 
-        if (node.Type is not (NodeTypes.Email or NodeTypes.Push) && node.ErrorNext is not null)
+        if (node.Type is not (NodeTypes.Email or NodeTypes.Push or NodeTypes.Webhook) && node.ErrorNext is not null)
         {
-            error(node.Id, "errorNext.notAllowed", $"Node '{node.Id}' is a {node.Type} node: only email and push nodes take errorNext.");
+            error(node.Id, "errorNext.notAllowed", $"Node '{node.Id}' is a {node.Type} node: only email, push and webhook nodes take errorNext.");
         }
-        if (node.Type is not (NodeTypes.Event or NodeTypes.Reaction) && (node.Timeout is not null || node.TimeoutNext is not null))
+        if (node.Type == NodeTypes.Webhook && node.TimeoutNext is not null)
         {
-            error(node.Id, "timeout.notAllowed", $"Node '{node.Id}' is a {node.Type} node: only event and reaction nodes take a timeout.");
+            error(node.Id, "timeout.notAllowed", $"Webhook '{node.Id}' takes no timeoutNext: a call that times out is tried again, then takes errorNext.");
+        }
+        else if (node.Type is not (NodeTypes.Event or NodeTypes.Reaction or NodeTypes.Webhook) && (node.Timeout is not null || node.TimeoutNext is not null))
+        {
+            error(node.Id, "timeout.notAllowed", $"Node '{node.Id}' is a {node.Type} node: only event, reaction and webhook nodes take a timeout.");
         }
         if (node.Type == NodeTypes.End && node.Next is not null)
         {

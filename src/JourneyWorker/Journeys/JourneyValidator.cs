@@ -1,4 +1,5 @@
 using JourneyWorker.Channels.Templates;
+using JourneyWorker.Channels.Webhooks;
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
 using JourneyWorker.Journeys.Model;
@@ -14,7 +15,7 @@ public sealed record JourneyValidationResult(bool Valid, IReadOnlyList<Validatio
 /// Checks a journey graph before it may run. Each problem has a stable code, the node it belongs
 /// to and a message; errors block test mode and publishing, warnings do not.
 /// </summary>
-public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRenderer templates)
+public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRenderer templates, WebhookHosts webhookHosts)
 {
     public const int MaxNodes = 50;
     public static readonly TimeSpan MinReactionTimeout = TimeSpan.FromSeconds(40);

@@ -53,6 +53,7 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
     public bool Released { get; set; }
     public int StepsTaken { get; set; }
 
+    private JsonObject? _context;
     private JsonObject? _events;
     private string? _email;
     private bool _emailRead;
@@ -71,9 +72,44 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
         }
     }
 
+    /// <summary>The instance's context JSON, parsed once.</summary>
+    private JsonObject ContextObject => _context ??= JsonNode.Parse(Instance.Context) as JsonObject ?? [];
+
     /// <summary>The events kept on the instance (payloads of the events it entered or waited for).</summary>
-    public JsonObject Events => _events ??=
-        (JsonNode.Parse(Instance.Context) as JsonObject)?["events"] as JsonObject ?? [];
+    public JsonObject Events => _events ??= ContextObject["events"] as JsonObject ?? [];
+
+    /// <summary>The JSON answers of the webhook nodes this instance has called, by node (context member "webhooks").</summary>
+    public JsonObject Webhooks => ContextObject["webhooks"] as JsonObject ?? [];
+
+    /// <summary>Whether <see cref="JourneyInstance.Context"/> changed in this run and is still to be written.</summary>
+    public bool ContextChanged { get; set; }
+
+    /// <summary>Keeps a webhook's JSON answer as webhooks.&lt;node&gt; (null: forgets an earlier one), written with the run.</summary>
+    public void KeepWebhookResponse(string nodeId, JsonNode? json)
+    {
+        if (ContextObject["webhooks"] is not JsonObject webhooks)
+        {
+            if (json is null)
+            {
+                return;
+            }
+            ContextObject["webhooks"] = webhooks = [];
+        }
+        if (json is null && !webhooks.ContainsKey(nodeId))
+        {
+            return;
+        }
+        if (json is null)
+        {
+            webhooks.Remove(nodeId);
+        }
+        else
+        {
+            webhooks[nodeId] = json.Parent is null ? json : json.DeepClone();
+        }
+        Instance.Context = ContextObject.ToJsonString();
+        ContextChanged = true;
+    }
 
     public InstanceStep Step(string nodeId, string outcome, string? detail = null)
     {

@@ -56,7 +56,7 @@ public sealed partial class InstanceRunner
 
             var outcome = node.Type switch
             {
-                NodeTypes.Email or NodeTypes.Push => dispatcher.Prepare(run, node, suppressed),
+                NodeTypes.Email or NodeTypes.Push or NodeTypes.Webhook => dispatcher.Prepare(run, node, suppressed),
                 NodeTypes.Reaction => EnterReaction(run, node),
                 NodeTypes.Event => EnterWait(run, node, WaitKeys.Event(node.Event!), node.Timeout),
                 NodeTypes.Wait => EnterTimedWait(run, node),
@@ -135,6 +135,7 @@ public sealed partial class InstanceRunner
         {
             ["profile"] = JsonNode.Parse(run.Profile!.Attributes),
             ["events"] = run.Events.DeepClone(),
+            ["webhooks"] = run.Webhooks.DeepClone(),
         };
         var bucket = PercentBucket(run.Instance.JourneyId, run.Profile.Id, node.Id!);
         var cumulative = 0.0;

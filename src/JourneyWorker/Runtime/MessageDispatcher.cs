@@ -1,28 +1,38 @@
 using System.Text.Json.Nodes;
 using JourneyWorker.Channels;
 using JourneyWorker.Channels.Templates;
+using JourneyWorker.Channels.Webhooks;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Tracking;
+using Microsoft.Extensions.Options;
 
 namespace JourneyWorker.Runtime;
 
 /// <summary>A message ready to leave once its outbox row is durable: rendered, with the links to record.</summary>
 public sealed record PreparedSend(NodeDefinition Node, OutboxMessage Outbox, string? To, string Subject, PreparedEmailBody? Html, string? Text,
-    string Body, IReadOnlyDictionary<string, string>? Data, IReadOnlyList<PushToken> Tokens);
+    string Body, IReadOnlyDictionary<string, string>? Data, IReadOnlyList<PushToken> Tokens)
+{
+    /// <summary>Set for a webhook node: the call to make (the other members are then unused).</summary>
+    public WebhookRequest? Webhook { get; init; }
+}
 
 /// <summary>
-/// Runs email and push nodes in three parts, so that a batch can checkpoint every message it is about
+/// Runs email, push and webhook nodes in three parts, so that a batch can checkpoint every message it is about
 /// to send in one transaction: <see cref="Prepare"/> (in memory: outbox row keyed by (instance, node),
 /// consent and suppression, rendering), then the caller writes the checkpoint, then
 /// <see cref="SendAsync"/> (the network) and <c>Complete</c> (in memory again). A crash between
 /// send and commit is visible in the outbox and the retry reuses the same message id. Channel failures
 /// become durable retries (the instance comes due again after a backoff) until the attempts are spent.
+/// A webhook call is a message of channel "webhook" with the same outbox row, checkpoint and retries.
 /// </summary>
-public sealed class MessageDispatcher(
+public sealed partial class MessageDispatcher(
     IEmailSender email,
     IPushSender push,
+    IWebhookCaller webhooks,
+    WebhookHosts webhookHosts,
+    IOptions<WebhookOptions> webhookOptions,
     TemplateRenderer templates,
     MessageDecorator decorator,
     JourneyMetrics metrics)
@@ -67,6 +77,10 @@ public sealed class MessageDispatcher(
         try
         {
             var model = Model(run);
+            if (channel == NodeTypes.Webhook)
+            {
+                return PrepareWebhook(run, node, outbox, model);
+            }
             if (channel == NodeTypes.Email)
             {
                 if (run.EmailAddress is not { } to)
@@ -103,6 +117,10 @@ public sealed class MessageDispatcher(
         var send = run.PendingSend!;
         try
         {
+            if (send.Webhook is { } call)
+            {
+                return await webhooks.CallAsync(call, cancellationToken);
+            }
             if (send.Html is { } body)
             {
                 var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -132,7 +150,7 @@ public sealed class MessageDispatcher(
         switch (result.Outcome)
         {
             case SendOutcome.Sent:
-                return Succeeded(run, node, outbox, null);
+                return Succeeded(run, node, outbox, result.Webhook is { } answer ? KeepAnswer(run, node, answer) : null);
             case SendOutcome.RetryLater when outbox.Attempts < RetryPolicy.MaxAttempts:
                 outbox.Error = result.Error;
                 metrics.MessageSent(outbox.Channel, "retry");
@@ -223,7 +241,7 @@ public sealed class MessageDispatcher(
             ["name"] = run.Journey.JourneyName,
             ["version"] = run.Journey.Version.Version,
         };
-        return new TemplateModel(profile, (JsonObject)run.Events.DeepClone(), journey);
+        return new TemplateModel(profile, (JsonObject)run.Events.DeepClone(), journey, (JsonObject)run.Webhooks.DeepClone());
     }
 }
 

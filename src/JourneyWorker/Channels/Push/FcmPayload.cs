@@ -38,7 +38,7 @@ internal static class FcmPayload
         }
         if (status == HttpStatusCode.TooManyRequests || code >= 500)
         {
-            return new SendResult(SendOutcome.RetryLater, error, RetryAfter(retryAfter, now));
+            return new SendResult(SendOutcome.RetryLater, error, RetryPolicy.RetryAfter(retryAfter, now));
         }
         if (status == HttpStatusCode.Unauthorized)
         {
@@ -46,20 +46,6 @@ internal static class FcmPayload
             return new SendResult(SendOutcome.RetryLater, error);
         }
         return new SendResult(SendOutcome.Failed, error);
-    }
-
-    public static TimeSpan? RetryAfter(RetryConditionHeaderValue? header, DateTimeOffset now)
-    {
-        if (header?.Delta is { } delta)
-        {
-            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-        }
-        if (header?.Date is { } date)
-        {
-            var wait = date - now;
-            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-        }
-        return null;
     }
 
     private static (string? Status, string? Code, string? Message) ParseError(string body)

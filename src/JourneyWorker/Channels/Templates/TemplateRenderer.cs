@@ -10,8 +10,11 @@ using Fluid.Values;
 
 namespace JourneyWorker.Channels.Templates;
 
-/// <summary>What a template sees: <c>profile</c> (attributes plus <c>id</c>), <c>events</c> (name → payload), <c>journey</c> (name, id, version).</summary>
-public sealed record TemplateModel(JsonObject Profile, JsonObject Events, JsonObject Journey);
+/// <summary>
+/// What a template sees: <c>profile</c> (attributes plus <c>id</c>), <c>events</c> (name → payload), <c>journey</c> (name, id,
+/// version), <c>webhooks</c> (webhook node → its JSON answer).
+/// </summary>
+public sealed record TemplateModel(JsonObject Profile, JsonObject Events, JsonObject Journey, JsonObject? Webhooks = null);
 
 public sealed record TemplateCheck(bool Ok, string? Error)
 {
@@ -139,6 +142,7 @@ public sealed class TemplateRenderer
         context.SetValue("profile", model.Profile);
         context.SetValue("events", model.Events);
         context.SetValue("journey", model.Journey);
+        context.SetValue("webhooks", model.Webhooks ?? []);
         return context;
     }
 

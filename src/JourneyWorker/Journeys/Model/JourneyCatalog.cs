@@ -19,7 +19,7 @@ public sealed class CompiledJourney
         Start = definition.Start is not null && Nodes.TryGetValue(definition.Start, out var start) ? start : null;
         HasEmail = Nodes.Values.Any(n => n.Type == NodeTypes.Email);
         HasReactions = Nodes.Values.Any(n => n.Type == NodeTypes.Reaction);
-        HasMessages = HasEmail || Nodes.Values.Any(n => n.Type == NodeTypes.Push);
+        HasMessages = HasEmail || Nodes.Values.Any(n => n.Type is NodeTypes.Push or NodeTypes.Webhook);
         foreach (var node in Nodes.Values)
         {
             foreach (var branch in node.Branches ?? [])
@@ -40,7 +40,7 @@ public sealed class CompiledJourney
     public TimeSpan Timeout { get; }
     public Dictionary<string, Expression> Conditions { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Whether instances of this version can send messages, wait for reactions or send e-mail: what a batch must read for them.</summary>
+    /// <summary>Whether instances of this version can send messages (webhook calls included: they have outbox rows too), wait for reactions or send e-mail: what a batch must read for them.</summary>
     public bool HasMessages { get; }
     public bool HasReactions { get; }
     public bool HasEmail { get; }

@@ -54,6 +54,11 @@ public sealed record NodeDefinition
     public Dictionary<string, string>? Data { get; init; }
     public string? ErrorNext { get; init; }
 
+    // webhook (also Body, Timeout and ErrorNext)
+    public string? Method { get; init; }
+    public string? Url { get; init; }
+    public Dictionary<string, string>? Headers { get; init; }
+
     // reaction / event waits
     public string? Action { get; init; }
     public string? Reaction { get; init; }
@@ -102,11 +107,15 @@ public static class NodeTypes
     public const string UpdateProfile = "updateProfile";
     public const string Jump = "jump";
     public const string JourneyEntry = "journeyEntry";
+    public const string Webhook = "webhook";
 
-    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End, UpdateProfile, Jump, JourneyEntry];
+    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End, UpdateProfile, Jump, JourneyEntry, Webhook];
 
     /// <summary>The node types a journey may start with.</summary>
     public static readonly string[] Entries = [ReadAudience, Event, JourneyEntry];
+
+    /// <summary>The HTTP methods a webhook node may use (POST when it names none).</summary>
+    public static readonly string[] WebhookMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
     public static readonly string[] Reactions = ["emailOpened", "emailClicked", "pushOpened"];
 

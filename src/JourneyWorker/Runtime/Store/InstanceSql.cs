@@ -65,11 +65,12 @@ public abstract class InstanceSql
     /// <summary>Profiles with their identities and push tokens: one round of three indexed lookups.</summary>
     public abstract string BatchProfiles { get; }
 
-    /// <summary>Accepted only while the lease is still ours.</summary>
+    /// <summary>Accepted only while the lease is still ours. The context is written only when the run changed it (@context not null).</summary>
     public virtual string UpdateInstance => """
         UPDATE "JourneyInstances"
         SET "Status" = @status, "NodeId" = @node, "DueAt" = @due, "WaitingFor" = @waiting, "NextSeq" = @seq,
-            "EndedAt" = @ended, "EndReason" = @reason, "LeaseOwner" = @leaseOwner, "LeaseUntil" = @leaseUntil
+            "EndedAt" = @ended, "EndReason" = @reason, "LeaseOwner" = @leaseOwner, "LeaseUntil" = @leaseUntil,
+            "Context" = COALESCE(CAST(@context AS text), "Context")
         WHERE "Id" = @id AND "LeaseOwner" = @owner
         """;
 

@@ -34,7 +34,7 @@ public sealed partial class StoreSession
     private sealed class RunCommands(DbTransaction transaction, InstanceSql sql) : IAsyncDisposable
     {
         public DbCommand UpdateInstance { get; } = Create(transaction, sql.UpdateInstance,
-            "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil");
+            "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil", "@context");
         public DbCommand InsertStep { get; } = Create(transaction, sql.InsertStep, "@instance", "@seq", "@node", "@outcome", "@at", "@detail");
         public DbCommand InsertOutbox { get; } = Create(transaction, sql.InsertOutbox,
             "@instance", "@node", "@channel", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");

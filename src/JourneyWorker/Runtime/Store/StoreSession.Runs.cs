@@ -79,6 +79,7 @@ public sealed partial class StoreSession
                 run.RetiredTokens.Clear();
                 run.ProfileUpdates.Clear();
                 run.Jumps.Clear();
+                run.ContextChanged = false;
                 run.Released = run.PendingSend is null;
             }
         }, cancellationToken);
@@ -157,6 +158,7 @@ public sealed partial class StoreSession
         update["@reason"].Value = (object?)i.EndReason ?? DBNull.Value;
         update["@leaseOwner"].Value = release ? DBNull.Value : owner;
         update["@leaseUntil"].Value = release ? DBNull.Value : leaseUntil;
+        update["@context"].Value = run.ContextChanged ? i.Context : DBNull.Value;
         if (await c.UpdateInstance.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
             run.Lost = true;
@@ -223,7 +225,7 @@ public sealed partial class StoreSession
                 updates.Add(_sql.UpdateInstance,
                     ("@id", i.Id), ("@owner", owner), ("@status", i.Status), ("@node", i.NodeId), ("@due", i.DueAt), ("@waiting", i.WaitingFor),
                     ("@seq", i.NextSeq), ("@ended", i.EndedAt), ("@reason", i.EndReason),
-                    ("@leaseOwner", release ? null : owner), ("@leaseUntil", release ? null : leaseUntil));
+                    ("@leaseOwner", release ? null : owner), ("@leaseUntil", release ? null : leaseUntil), ("@context", run.ContextChanged ? i.Context : null));
             }
             await updates.ExecuteNonQueryAsync(cancellationToken);
             for (var k = 0; k < runs.Count; k++)

@@ -96,6 +96,13 @@ public static class IntakeScenario
     /// </summary>
     internal static async Task<Load> LoadAsync(IReadOnlyList<Uri> urls, string? key, TimeSpan duration, CancellationToken ct, Func<double>? cpu = null)
     {
+        // wrk in its own process where one URL takes the load; the in-process client for several workers, or without wrk.
+        if (urls.Count == 1 && WrkLoad.Executable is { } wrk)
+        {
+            Console.WriteLine($"    load: wrk, 1 thread, {Connections} connections, {WarmUp(duration).TotalSeconds:N0} s warm-up");
+            return await WrkLoad.RunAsync(wrk, urls[0], key, WarmUp(duration), duration, ct, cpu);
+        }
+        Console.WriteLine($"    load: in-process HttpClient, {Connections} connections, {WarmUp(duration).TotalSeconds:N0} s warm-up");
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseProxy = false };
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
         long sequence = 0, count = 0, errors = 0;

@@ -8,7 +8,7 @@ public static class BenchProgram
     public static async Task<int> Main(string[] args)
     {
         const string Usage = """
-            usage: dotnet run -c Release --project bench/JourneyWorker.Bench -- <scenario>... [--quick] [--json FILE]
+            usage: dotnet run -c Release --project bench/JourneyWorker.Bench -- <scenario>... [--quick] [--json FILE] [--load wrk|client]
                    [--provider sqlite|postgresql] [--postgres "CONNECTION STRING"] [--workers 1|2]
 
             scenarios (several may be given; "all" runs every one):
@@ -21,6 +21,8 @@ public static class BenchProgram
               preview         audience count + 20-profile sample on 100,000 and 1,000,000 profiles (quick: 100,000)
 
             --quick      small sizes, about a minute for all scenarios
+            --load       wrk (default: in its own process, installed from Debian's packages when missing) or client
+                         (an HttpClient in the bench process): what makes the intake's HTTP load
             --json FILE  also write the figures as JSON
             --provider   sqlite (default: a file in a temp folder) or postgresql: each scenario creates and drops a
                          database of its own on the server of --postgres (or $JOURNEYWORKER_BENCH_POSTGRES), and
@@ -40,6 +42,7 @@ public static class BenchProgram
             switch (args[i])
             {
                 case "--quick": quick = true; break;
+                case "--load" when i + 1 < args.Length && args[i + 1] is "wrk" or "client": WrkLoad.Enabled = args[++i] == "wrk"; break;
                 case "--json" when i + 1 < args.Length: json = args[++i]; break;
                 case "--provider" when i + 1 < args.Length && args[i + 1] is BenchTarget.Sqlite or BenchTarget.PostgreSql: provider = args[++i]; break;
                 case "--postgres" when i + 1 < args.Length: server = args[++i]; break;

@@ -20,7 +20,8 @@ public sealed record IntakeResult(EventAccepted? Accepted, Dictionary<string, st
 /// </summary>
 public sealed class EventIntake(EventWriter writer, EventConfigCache configCache, TimeProvider time)
 {
-    public async Task<IntakeResult> AcceptAsync(JsonObject payload, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>Accepts <paramref name="payload"/>, parsed from <paramref name="text"/>, which is stored as it is.</summary>
+    public async Task<IntakeResult> AcceptAsync(JsonObject payload, string text, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var configs = configCache.Current ?? await configCache.LoadAsync(cancellationToken);
         var now = time.GetUtcNow();
@@ -29,7 +30,7 @@ public sealed class EventIntake(EventWriter writer, EventConfigCache configCache
         {
             return new IntakeResult(null, errors);
         }
-        return await writer.WriteAsync(new PendingEvent(Guid.CreateVersion7(), now, idempotencyKey, payload, check), cancellationToken);
+        return await writer.WriteAsync(new PendingEvent(Guid.CreateVersion7(), now, idempotencyKey, payload, text, check), cancellationToken);
     }
 }
 
@@ -76,13 +77,14 @@ public sealed record IntakeCheck(string Stamp, IReadOnlyList<string> Matched, IR
 /// (<see cref="Profiles"/>, <see cref="Reasons"/>) and completes <see cref="Done"/> after the transaction that stored it
 /// has committed (or fails it if it could not be stored).
 /// </summary>
-public sealed class PendingEvent(Guid id, DateTimeOffset receivedAt, string? idempotencyKey, JsonObject payload, IntakeCheck check)
+public sealed class PendingEvent(Guid id, DateTimeOffset receivedAt, string? idempotencyKey, JsonObject payload, string text, IntakeCheck check)
 {
     public Guid Id { get; } = id;
     public DateTimeOffset ReceivedAt { get; } = receivedAt;
     public string? IdempotencyKey { get; } = idempotencyKey;
     public JsonObject PayloadObject { get; } = payload;
-    public string Payload { get; } = payload.ToJsonString();
+    /// <summary>The payload as received.</summary>
+    public string Payload { get; } = text;
 
     /// <summary>What the configurations said of it; checked again by the writer if they changed since.</summary>
     public IntakeCheck Check { get; set; } = check;

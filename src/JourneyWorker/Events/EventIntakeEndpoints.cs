@@ -54,7 +54,7 @@ public static class EventIntakeEndpoints
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            node = JsonNode.Parse(WithoutBom(body), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
         }
         catch (JsonException e)
         {
@@ -69,7 +69,8 @@ public static class EventIntakeEndpoints
         IntakeResult result;
         try
         {
-            result = await intake.AcceptAsync(payload, key.Length == 0 ? null : key, cancellationToken);
+            // Stored as received (it parsed, so it is valid UTF-8 JSON): no second serialisation per request.
+            result = await intake.AcceptAsync(payload, Text(body), key.Length == 0 ? null : key, cancellationToken);
         }
         catch (IntakeUnavailableException e)
         {
@@ -96,6 +97,15 @@ public static class EventIntakeEndpoints
         }
         return buffer.ToArray();
     }
+
+    /// <summary>
+    /// The body without a UTF-8 byte-order mark: JSON text must not carry one (RFC 8259 §8.1) but a reader may ignore it,
+    /// and some clients send it. Neither the parser nor the stored text (parsed again later) would take it.
+    /// </summary>
+    private static ReadOnlySpan<byte> WithoutBom(byte[] body) =>
+        body.AsSpan().StartsWith(System.Text.Encoding.UTF8.Preamble) ? body.AsSpan(System.Text.Encoding.UTF8.Preamble.Length) : body;
+
+    private static string Text(byte[] body) => System.Text.Encoding.UTF8.GetString(WithoutBom(body));
 
     private static ProblemHttpResult TooLarge() =>
         TypedResults.Problem(statusCode: 413, title: "Payload too large", detail: $"An event is at most {MaxEventBytes / 1024} KiB.");

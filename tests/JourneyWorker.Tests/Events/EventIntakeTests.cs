@@ -185,6 +185,32 @@ public sealed class EventIntakeTests
         CREATE TRIGGER "Poison" BEFORE INSERT ON "StoredEvents" FOR EACH ROW EXECUTE FUNCTION "Poison"();
         """;
 
+    [Fact]
+    public async Task An_event_is_stored_as_received_without_its_byte_order_mark_and_its_payload_reaches_the_templates()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await EventConfigAsync(h, "purchase");
+        var (journey, _) = await StartReadAudienceAsync(h, 1, "e", "",
+            """{"id": "e", "type": "event", "event": "purchase", "next": "m"}""", Mail("m", subject: "Your {{events.purchase.product}}"));
+        await h.DrainAsync(Ct);
+
+        const string Sent = "{ \"kind\" : \"purchase\",\n  \"email\": \"p1@example.com\", \"product\": \"Caf\u00e9 \u2615\" }";
+        var bytes = Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes(Sent)).ToArray();
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var answer = await AcceptedAsync(h.App.Ingest().PostAsync("/api/events", content, Ct));
+        Assert.Equal(1, answer["routed"]!.GetValue<int>());
+
+        await using (var db = h.App.Db())
+        {
+            Assert.Equal(Sent, (await db.StoredEvents.SingleAsync(e => e.Id == Guid.Parse(answer["id"]!.GetValue<string>()), Ct)).Payload);
+        }
+        await h.DrainAsync(Ct);
+        var mail = Assert.Single(await h.Smtp.WaitForMessagesAsync(1, cancellationToken: Ct));
+        Assert.Equal("Your Café ☕", mail.Message.Subject);
+        Assert.Equal(InstanceStatus.Completed, (await SingleInstanceAsync(h, journey)).Status);
+    }
+
     private const string Blocker = """{"kind": "blocker"}""";
 
     private static string Purchase(int n, string product = "Shoes") =>

@@ -2,6 +2,7 @@ using FluentValidation;
 using JourneyWorker.Audiences;
 using JourneyWorker.Channels;
 using JourneyWorker.Data;
+using JourneyWorker.Definitions;
 using JourneyWorker.Events;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys;
@@ -22,6 +23,21 @@ if (BackupCommand.IsRequested(args))
 if (MigrateDataCommand.IsRequested(args))
 {
     return await MigrateDataCommand.RunAsync(args);
+}
+
+if (ApplyCommand.IsRequested(args))
+{
+    return await ApplyCommand.RunAsync(args);
+}
+
+if (ExportCommand.IsRequested(args))
+{
+    return await ExportCommand.RunAsync(args);
+}
+
+if (ValidateCommand.IsRequested(args))
+{
+    return await ValidateCommand.RunAsync(args);
 }
 
 // appsettings are read at start only: reload-on-change would put an inotify watch on the whole

@@ -6,6 +6,7 @@ using JourneyWorker.Events;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys;
 using JourneyWorker.Profiles;
+using JourneyWorker.Rules;
 using JourneyWorker.Runtime;
 using JourneyWorker.Tracking;
 
@@ -63,6 +64,7 @@ app.MapProfiles();
 app.MapAudiences();
 app.MapEventConfigs();
 app.MapJourneys();
+app.MapFrequencyRules();
 app.MapEventIntake();
 app.MapTracking();
 

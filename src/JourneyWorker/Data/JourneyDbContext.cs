@@ -33,6 +33,7 @@ public class JourneyDbContext : DbContext
     public DbSet<TrackedLink> TrackedLinks => Set<TrackedLink>();
     public DbSet<MessageReaction> MessageReactions => Set<MessageReaction>();
     public DbSet<EmailSuppression> EmailSuppressions => Set<EmailSuppression>();
+    public DbSet<FrequencyRule> FrequencyRules => Set<FrequencyRule>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -89,6 +90,8 @@ public class JourneyDbContext : DbContext
         {
             e.HasIndex(m => new { m.InstanceId, m.NodeId }).IsUnique();
             e.HasIndex(m => m.MessageId).IsUnique();
+            // Frequency caps: a profile's sent messages in a window (Status, SentAt) and its pending ones (Status).
+            e.HasIndex(m => new { m.ProfileId, m.Status, m.SentAt });
         });
         modelBuilder.Entity<StoredEvent>(e =>
         {
@@ -98,6 +101,7 @@ public class JourneyDbContext : DbContext
         modelBuilder.Entity<TrackedLink>().HasIndex(l => new { l.OutboxMessageId, l.Index }).IsUnique();
         modelBuilder.Entity<MessageReaction>().HasIndex(r => new { r.OutboxMessageId, r.Kind }).IsUnique();
         modelBuilder.Entity<EmailSuppression>().HasKey(s => s.AddressHash);
+        modelBuilder.Entity<FrequencyRule>().HasIndex(r => r.Position).IsUnique();
     }
 
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(

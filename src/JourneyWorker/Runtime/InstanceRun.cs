@@ -44,6 +44,9 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
     public bool Released { get; set; }
     public int StepsTaken { get; set; }
 
+    /// <summary>The message node this run woke at from a send-window wait: its entered step is already recorded.</summary>
+    public string? WokeFromWindow { get; set; }
+
     private JsonObject? _events;
     private string? _email;
     private bool _emailRead;
@@ -61,6 +64,24 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
             return _email;
         }
     }
+
+    /// <summary>The profile's attribute timeZone (an IANA name, checked where it is used), or null.</summary>
+    public string? ProfileTimeZone
+    {
+        get
+        {
+            if (!_zoneRead)
+            {
+                _zone = JsonNode.Parse(Profile!.Attributes) is JsonObject attributes && attributes["timeZone"] is JsonValue value
+                    && value.TryGetValue<string>(out var zone) ? zone : null;
+                _zoneRead = true;
+            }
+            return _zone;
+        }
+    }
+
+    private string? _zone;
+    private bool _zoneRead;
 
     /// <summary>The events kept on the instance (payloads of the events it entered or waited for).</summary>
     public JsonObject Events => _events ??=

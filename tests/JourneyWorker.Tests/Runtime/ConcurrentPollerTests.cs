@@ -29,6 +29,7 @@ public sealed class ConcurrentPollerTests
         var runner = new InstanceRunner(
             store,
             services.GetRequiredService<MessageDispatcher>(),
+            services.GetRequiredService<ProfileTimeZones>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<JourneyMetrics>(),
             options,

@@ -68,10 +68,51 @@ public abstract class InstanceSql
         """;
 
     public virtual string InsertOutbox => """
-        INSERT INTO "OutboxMessages" ("InstanceId", "NodeId", "Channel", "MessageId", "Status", "Attempts", "Error", "CreatedAt", "SentAt")
-        VALUES (@instance, @node, @channel, @messageId, @status, @attempts, @error, @created, @sent)
+        INSERT INTO "OutboxMessages" ("InstanceId", "ProfileId", "NodeId", "Channel", "Category", "MessageId", "Status", "Attempts", "Error", "CreatedAt", "SentAt")
+        VALUES (@instance, @profile, @node, @channel, @category, @messageId, @status, @attempts, @error, @created, @sent)
         RETURNING "Id"
         """;
+
+    /// <summary>
+    /// Taken first in a checkpoint that is about to let marketing messages out, so that two checkpoints for the same
+    /// profile count each other's sends (PostgreSQL: an advisory lock per profile, held to the commit); null where
+    /// the writes of the database are one at a time anyway (SQLite: the write gate, and BEGIN IMMEDIATE across processes).
+    /// </summary>
+    public virtual string? LockProfiles => null;
+
+    private readonly Dictionary<int, string> _capCounts = [];
+
+    /// <summary>
+    /// Per profile in @ids and channel, how many marketing messages count against each of <paramref name="rules"/> frequency
+    /// rules: sent after @since{k} (the window is the Per before now), or still pending (created after it: being sent right now, or waiting for a
+    /// retry). Two seeks of the (ProfileId, Status, SentAt) index per profile, over the longest window (@since).
+    /// </summary>
+    public string CapCounts(int rules)
+    {
+        lock (_capCounts)
+        {
+            if (!_capCounts.TryGetValue(rules, out var text))
+            {
+                var sums = string.Join(", ", Enumerable.Range(0, rules).Select(k => $"""sum(CASE WHEN "At" > @since{k} THEN 1 ELSE 0 END)"""));
+                text = $"""
+                    SELECT "ProfileId", "Channel", {sums}
+                    FROM (
+                        SELECT "ProfileId", "Channel", "SentAt" AS "At" FROM "OutboxMessages"
+                        WHERE {IdIn("ProfileId")} AND "Status" = @sent AND "SentAt" > @since AND "Category" = @marketing
+                        UNION ALL
+                        SELECT "ProfileId", "Channel", "CreatedAt" FROM "OutboxMessages"
+                        WHERE {IdIn("ProfileId")} AND "Status" = @pending AND "CreatedAt" > @since AND "Category" = @marketing
+                    ) AS "counted"
+                    GROUP BY "ProfileId", "Channel"
+                    """;
+                _capCounts[rules] = text;
+            }
+            return text;
+        }
+    }
+
+    /// <summary>The condition that <paramref name="column"/> is one of the ids of the @ids parameter (see <see cref="Ids"/>).</summary>
+    protected abstract string IdIn(string column);
 
     public virtual string UpdateOutbox => """
         UPDATE "OutboxMessages" SET "Status" = @status, "Attempts" = @attempts, "Error" = @error, "SentAt" = @sent WHERE "Id" = @id

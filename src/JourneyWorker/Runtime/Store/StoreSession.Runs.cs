@@ -16,13 +16,19 @@ public sealed partial class StoreSession
     /// <paramref name="batch"/> still held have their lease moved to <paramref name="leaseUntil"/> too, so a batch that
     /// makes progress keeps its claims however long it takes. A run whose lease turned out lost (taken over after it
     /// ran out) is marked <see cref="InstanceRun.Lost"/> and writes nothing. A closed version whose last instance ended
-    /// here becomes finished in the same commit.
+    /// here becomes finished in the same commit. The frequency rules of <paramref name="caps"/> are applied first (see
+    /// <see cref="CheckCapsAsync"/>).
     /// </summary>
     public Task WriteRunsAsync(
-        IReadOnlyCollection<InstanceRun> runs, IReadOnlyCollection<InstanceRun> batch, string owner, long leaseUntil, CancellationToken cancellationToken) =>
+        IReadOnlyCollection<InstanceRun> runs, IReadOnlyCollection<InstanceRun> batch, string owner, long leaseUntil, CapCheck? caps,
+        CancellationToken cancellationToken) =>
         _gate.RunAsync(async () =>
         {
             await using var transaction = await Db.Database.GetDbConnection().BeginTransactionAsync(cancellationToken);
+            if (caps is { Rules.Count: > 0 })
+            {
+                await CheckCapsAsync(transaction, runs, caps, cancellationToken);
+            }
             await using var commands = new RunCommands(transaction, _sql);
             var written = new List<InstanceRun>(runs.Count);
             var batched = new List<(InstanceRun Run, bool Release)>();
@@ -176,109 +182,6 @@ public sealed partial class StoreSession
         return true;
     }
 
-    /// <summary>
-    /// The same writes as <see cref="WriteRunAsync"/> for every run at once, where each statement would be a round trip
-    /// (<see cref="InstanceSql.BatchesStatements"/>): one batch of the instance updates (a run whose lease turned out lost
-    /// writes nothing more), one of the steps, outbox updates and retired tokens, one of the new outbox rows (their ids
-    /// come back in order), one of the links of the messages about to leave. Four round trips instead of several per run.
-    /// </summary>
-    private async Task WriteRunsBatchedAsync(
-        DbTransaction transaction, List<(InstanceRun Run, bool Release)> runs, string owner, long leaseUntil, List<InstanceRun> written,
-        CancellationToken cancellationToken)
-    {
-        await using (var updates = StoreTransaction.CreateBatch(transaction, _sql)!)
-        {
-            foreach (var (run, release) in runs)
-            {
-                var i = run.Instance;
-                updates.Add(_sql.UpdateInstance,
-                    ("@id", i.Id), ("@owner", owner), ("@status", i.Status), ("@node", i.NodeId), ("@due", i.DueAt), ("@waiting", i.WaitingFor),
-                    ("@seq", i.NextSeq), ("@ended", i.EndedAt), ("@reason", i.EndReason),
-                    ("@leaseOwner", release ? null : owner), ("@leaseUntil", release ? null : leaseUntil));
-            }
-            await updates.ExecuteNonQueryAsync(cancellationToken);
-            for (var k = 0; k < runs.Count; k++)
-            {
-                if (updates.BatchCommands[k].RecordsAffected == 0)
-                {
-                    runs[k].Run.Lost = true;
-                }
-                else
-                {
-                    written.Add(runs[k].Run);
-                }
-            }
-        }
-
-        var inserts = new List<OutboxMessage>();
-        await using (var rows = StoreTransaction.CreateBatch(transaction, _sql)!)
-        {
-            foreach (var run in written)
-            {
-                foreach (var step in run.Unwritten)
-                {
-                    rows.Add(_sql.InsertStep, ("@instance", step.InstanceId), ("@seq", step.Seq), ("@node", step.NodeId), ("@outcome", step.Outcome),
-                        ("@at", step.At), ("@detail", step.Detail));
-                }
-                foreach (var outbox in run.DirtyOutbox)
-                {
-                    if (outbox.Id == 0)
-                    {
-                        inserts.Add(outbox);
-                        continue;
-                    }
-                    rows.Add(_sql.UpdateOutbox, ("@id", outbox.Id), ("@status", outbox.Status), ("@attempts", outbox.Attempts), ("@error", outbox.Error),
-                        ("@sent", outbox.SentAt));
-                }
-                foreach (var token in run.RetiredTokens)
-                {
-                    rows.Add(_sql.RetireToken, ("@id", token), ("@at", run.Now.UtcDateTime));
-                }
-            }
-            if (rows.BatchCommands.Count > 0)
-            {
-                await rows.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-
-        if (inserts.Count > 0)
-        {
-            await using var outboxes = StoreTransaction.CreateBatch(transaction, _sql)!;
-            foreach (var outbox in inserts)
-            {
-                outboxes.Add(_sql.InsertOutbox, ("@instance", outbox.InstanceId), ("@node", outbox.NodeId), ("@channel", outbox.Channel),
-                    ("@messageId", outbox.MessageId), ("@status", outbox.Status), ("@attempts", outbox.Attempts), ("@error", outbox.Error),
-                    ("@created", outbox.CreatedAt), ("@sent", outbox.SentAt));
-            }
-            await using var reader = await outboxes.ExecuteReaderAsync(cancellationToken);
-            foreach (var outbox in inserts)
-            {
-                if (!await reader.ReadAsync(cancellationToken))
-                {
-                    throw new InvalidOperationException("An outbox row was inserted without its id coming back.");
-                }
-                outbox.Id = reader.GetInt64(0);
-                await reader.NextResultAsync(cancellationToken);
-            }
-        }
-
-        await using var links = StoreTransaction.CreateBatch(transaction, _sql)!;
-        foreach (var run in written)
-        {
-            if (run.PendingSend is { Html: { } body } send)
-            {
-                for (var index = 0; index < body.Links.Count; index++)
-                {
-                    links.Add(_sql.InsertLink, ("@outbox", send.Outbox.Id), ("@index", index), ("@url", body.Links[index]));
-                }
-            }
-        }
-        if (links.BatchCommands.Count > 0)
-        {
-            await links.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-
     private static async Task WriteOutboxAsync(RunCommands c, OutboxMessage outbox, CancellationToken cancellationToken)
     {
         var command = outbox.Id == 0 ? c.InsertOutbox : c.UpdateOutbox;
@@ -295,8 +198,10 @@ public sealed partial class StoreSession
         }
 
         p["@instance"].Value = outbox.InstanceId;
+        p["@profile"].Value = outbox.ProfileId;
         p["@node"].Value = outbox.NodeId;
         p["@channel"].Value = outbox.Channel;
+        p["@category"].Value = outbox.Category;
         p["@messageId"].Value = outbox.MessageId;
         p["@created"].Value = outbox.CreatedAt;
         outbox.Id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
@@ -309,7 +214,7 @@ public sealed partial class StoreSession
             "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil");
         public DbCommand InsertStep { get; } = Create(transaction, sql.InsertStep, "@instance", "@seq", "@node", "@outcome", "@at", "@detail");
         public DbCommand InsertOutbox { get; } = Create(transaction, sql.InsertOutbox,
-            "@instance", "@node", "@channel", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");
+            "@instance", "@profile", "@node", "@channel", "@category", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");
         public DbCommand UpdateOutbox { get; } = Create(transaction, sql.UpdateOutbox, "@id", "@status", "@attempts", "@error", "@sent");
         public DbCommand InsertLink { get; } = Create(transaction, sql.InsertLink, "@outbox", "@index", "@url");
         public DbCommand RetireToken { get; } = Create(transaction, sql.RetireToken, "@id", "@at");

@@ -115,6 +115,35 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.ToTable("EventConfigs");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.FrequencyRule", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int>("Max")
+                        .HasColumnType("integer");
+
+                    b.Property<TimeSpan>("Per")
+                        .HasColumnType("interval");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Position")
+                        .IsUnique();
+
+                    b.ToTable("FrequencyRules");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.InstanceStep", b =>
                 {
                     b.Property<long>("Id")
@@ -334,6 +363,10 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.Property<int>("Attempts")
                         .HasColumnType("integer");
 
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasColumnType("text");
+
                     b.Property<string>("Channel")
                         .IsRequired()
                         .HasColumnType("text");
@@ -355,6 +388,9 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<long>("ProfileId")
+                        .HasColumnType("bigint");
+
                     b.Property<DateTime?>("SentAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -369,6 +405,8 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
 
                     b.HasIndex("InstanceId", "NodeId")
                         .IsUnique();
+
+                    b.HasIndex("ProfileId", "Status", "SentAt");
 
                     b.ToTable("OutboxMessages");
                 });

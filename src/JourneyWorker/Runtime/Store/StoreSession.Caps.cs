@@ -44,13 +44,6 @@ public sealed partial class StoreSession
         }
 
         var profiles = candidates.Select(r => r.Instance.ProfileId).Distinct().OrderBy(id => id & int.MaxValue).ThenBy(id => id).ToArray();
-        if (_sql.LockProfiles is { } lockProfiles)
-        {
-            await using var locks = StoreTransaction.Command(transaction, lockProfiles);
-            locks.AddParameter("@ids", _sql.Ids(profiles));
-            await locks.ExecuteNonQueryAsync(cancellationToken);
-        }
-
         var ledger = new CapLedger(caps.Rules, await CountCappedAsync(transaction, profiles, caps.Rules, candidates[0].Now, cancellationToken));
         foreach (var run in candidates)
         {
@@ -65,11 +58,16 @@ public sealed partial class StoreSession
         }
     }
 
-    /// <summary>Per (profile, channel), how many marketing messages count against each rule (by its position) now.</summary>
+    /// <summary>
+    /// Per (profile, channel), how many marketing messages count against each rule (by its position) now. Where the
+    /// profiles are locked first (PostgreSQL), the locks and the count go in one round trip, the locks first.
+    /// </summary>
     private async Task<Dictionary<(long Profile, string Channel), long[]>> CountCappedAsync(
         DbTransaction transaction, long[] profiles, IReadOnlyList<FrequencyCap> rules, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = StoreTransaction.Command(transaction, _sql.CapCounts(rules.Count));
+        var locks = _sql.LockProfiles;
+        var count = _sql.CapCounts(rules.Count);
+        await using var command = StoreTransaction.Command(transaction, locks is null ? count : $"{locks};\n{count}");
         command.AddParameter("@ids", _sql.Ids(profiles));
         command.AddParameter("@sent", OutboxStatus.Sent);
         command.AddParameter("@pending", OutboxStatus.Pending);
@@ -82,6 +80,10 @@ public sealed partial class StoreSession
 
         var counts = new Dictionary<(long, string), long[]>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (locks is not null)
+        {
+            await reader.NextResultAsync(cancellationToken);
+        }
         while (await reader.ReadAsync(cancellationToken))
         {
             var perRule = new long[rules.Count];

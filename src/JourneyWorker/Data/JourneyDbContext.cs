@@ -90,8 +90,9 @@ public class JourneyDbContext : DbContext
         {
             e.HasIndex(m => new { m.InstanceId, m.NodeId }).IsUnique();
             e.HasIndex(m => m.MessageId).IsUnique();
-            // Frequency caps: a profile's sent messages in a window (Status, SentAt) and its pending ones (Status).
-            e.HasIndex(m => new { m.ProfileId, m.Status, m.SentAt });
+            // Frequency caps: a profile's messages since a time. Both columns never change, so marking a message sent
+            // leaves this index alone (and PostgreSQL may still update the row in place).
+            e.HasIndex(m => new { m.ProfileId, m.CreatedAt });
         });
         modelBuilder.Entity<StoredEvent>(e =>
         {

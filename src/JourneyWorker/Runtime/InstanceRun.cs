@@ -65,15 +65,17 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
         }
     }
 
-    /// <summary>The profile's attribute timeZone (an IANA name, checked where it is used), or null.</summary>
+    /// <summary>The profile's attribute timeZone (an IANA name, checked where it is used), or null when it has none.</summary>
     public string? ProfileTimeZone
     {
         get
         {
             if (!_zoneRead)
             {
-                _zone = JsonNode.Parse(Profile!.Attributes) is JsonObject attributes && attributes["timeZone"] is JsonValue value
-                    && value.TryGetValue<string>(out var zone) ? zone : null;
+                // Not a string (a number, an object): its JSON text, which no zone is named, so the caller warns about it.
+                _zone = JsonNode.Parse(Profile!.Attributes) is JsonObject attributes && attributes["timeZone"] is { } value
+                    ? value is JsonValue text && text.TryGetValue<string>(out var zone) ? zone : value.ToJsonString()
+                    : null;
                 _zoneRead = true;
             }
             return _zone;

@@ -391,7 +391,7 @@ namespace JourneyWorker.Data.Migrations
                     b.HasIndex("InstanceId", "NodeId")
                         .IsUnique();
 
-                    b.HasIndex("ProfileId", "Status", "SentAt");
+                    b.HasIndex("ProfileId", "CreatedAt");
 
                     b.ToTable("OutboxMessages");
                 });

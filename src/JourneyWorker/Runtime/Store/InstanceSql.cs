@@ -84,8 +84,10 @@ public abstract class InstanceSql
 
     /// <summary>
     /// Per profile in @ids and channel, how many marketing messages count against each of <paramref name="rules"/> frequency
-    /// rules: sent after @since{k} (the window is the Per before now), or still pending (created after it: being sent right now, or waiting for a
-    /// retry). Two seeks of the (ProfileId, Status, SentAt) index per profile, over the longest window (@since).
+    /// rules: those let through after @since{k} (the rule's window before now) that were sent or are still pending (being
+    /// sent right now, or waiting for a retry). A message counts from its checkpoint (CreatedAt), not from its delivery: the
+    /// cap is decided when a message is let through, and CreatedAt never changes, so the (ProfileId, CreatedAt) index this
+    /// seeks (over the longest window, @since) costs nothing when a message is marked sent.
     /// </summary>
     public string CapCounts(int rules)
     {
@@ -93,16 +95,11 @@ public abstract class InstanceSql
         {
             if (!_capCounts.TryGetValue(rules, out var text))
             {
-                var sums = string.Join(", ", Enumerable.Range(0, rules).Select(k => $"""sum(CASE WHEN "At" > @since{k} THEN 1 ELSE 0 END)"""));
+                var sums = string.Join(", ", Enumerable.Range(0, rules).Select(k => $"""sum(CASE WHEN "CreatedAt" > @since{k} THEN 1 ELSE 0 END)"""));
                 text = $"""
                     SELECT "ProfileId", "Channel", {sums}
-                    FROM (
-                        SELECT "ProfileId", "Channel", "SentAt" AS "At" FROM "OutboxMessages"
-                        WHERE {IdIn("ProfileId")} AND "Status" = @sent AND "SentAt" > @since AND "Category" = @marketing
-                        UNION ALL
-                        SELECT "ProfileId", "Channel", "CreatedAt" FROM "OutboxMessages"
-                        WHERE {IdIn("ProfileId")} AND "Status" = @pending AND "CreatedAt" > @since AND "Category" = @marketing
-                    ) AS "counted"
+                    FROM "OutboxMessages"
+                    WHERE {IdIn("ProfileId")} AND "CreatedAt" > @since AND "Status" IN (@sent, @pending) AND "Category" = @marketing
                     GROUP BY "ProfileId", "Channel"
                     """;
                 _capCounts[rules] = text;

@@ -406,7 +406,7 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.HasIndex("InstanceId", "NodeId")
                         .IsUnique();
 
-                    b.HasIndex("ProfileId", "Status", "SentAt");
+                    b.HasIndex("ProfileId", "CreatedAt");
 
                     b.ToTable("OutboxMessages");
                 });

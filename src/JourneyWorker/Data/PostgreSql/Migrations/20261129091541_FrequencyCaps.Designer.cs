@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace JourneyWorker.Data.PostgreSql.Migrations
 {
     [DbContext(typeof(PostgreSqlJourneyDbContext))]
-    [Migration("20261129082650_FrequencyCaps")]
+    [Migration("20261129091541_FrequencyCaps")]
     partial class FrequencyCaps
     {
         /// <inheritdoc />
@@ -409,7 +409,7 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.HasIndex("InstanceId", "NodeId")
                         .IsUnique();
 
-                    b.HasIndex("ProfileId", "Status", "SentAt");
+                    b.HasIndex("ProfileId", "CreatedAt");
 
                     b.ToTable("OutboxMessages");
                 });

@@ -48,9 +48,9 @@ namespace JourneyWorker.Data.Migrations
                 });
 
             migrationBuilder.CreateIndex(
-                name: "IX_OutboxMessages_ProfileId_Status_SentAt",
+                name: "IX_OutboxMessages_ProfileId_CreatedAt",
                 table: "OutboxMessages",
-                columns: new[] { "ProfileId", "Status", "SentAt" });
+                columns: new[] { "ProfileId", "CreatedAt" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_FrequencyRules_Position",
@@ -66,7 +66,7 @@ namespace JourneyWorker.Data.Migrations
                 name: "FrequencyRules");
 
             migrationBuilder.DropIndex(
-                name: "IX_OutboxMessages_ProfileId_Status_SentAt",
+                name: "IX_OutboxMessages_ProfileId_CreatedAt",
                 table: "OutboxMessages");
 
             migrationBuilder.DropColumn(

@@ -49,9 +49,9 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                 });
 
             migrationBuilder.CreateIndex(
-                name: "IX_OutboxMessages_ProfileId_Status_SentAt",
+                name: "IX_OutboxMessages_ProfileId_CreatedAt",
                 table: "OutboxMessages",
-                columns: new[] { "ProfileId", "Status", "SentAt" });
+                columns: new[] { "ProfileId", "CreatedAt" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_FrequencyRules_Position",
@@ -67,7 +67,7 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                 name: "FrequencyRules");
 
             migrationBuilder.DropIndex(
-                name: "IX_OutboxMessages_ProfileId_Status_SentAt",
+                name: "IX_OutboxMessages_ProfileId_CreatedAt",
                 table: "OutboxMessages");
 
             migrationBuilder.DropColumn(

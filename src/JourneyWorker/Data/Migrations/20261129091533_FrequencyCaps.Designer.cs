@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace JourneyWorker.Data.Migrations
 {
     [DbContext(typeof(JourneyDbContext))]
-    [Migration("20261129082645_FrequencyCaps")]
+    [Migration("20261129091533_FrequencyCaps")]
     partial class FrequencyCaps
     {
         /// <inheritdoc />
@@ -394,7 +394,7 @@ namespace JourneyWorker.Data.Migrations
                     b.HasIndex("InstanceId", "NodeId")
                         .IsUnique();
 
-                    b.HasIndex("ProfileId", "Status", "SentAt");
+                    b.HasIndex("ProfileId", "CreatedAt");
 
                     b.ToTable("OutboxMessages");
                 });

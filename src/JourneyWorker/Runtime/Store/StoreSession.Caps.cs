@@ -23,10 +23,11 @@ public sealed partial class StoreSession
     /// Decides, inside the checkpoint transaction and before it writes anything, which of the marketing messages about
     /// to leave the frequency rules let through. The count is one query for every profile of the checkpoint: the
     /// messages let through in each rule's window that were sent or are pending (checkpointed by an earlier round of
-    /// this batch or by another batch, and about to leave or waiting for a retry); the sends this checkpoint lets through are added as it goes,
-    /// so two messages to one profile in one checkpoint count each other. The count and the new pending rows commit
-    /// together, and a second checkpoint for the same profile counts only after that commit: SQLite writes one
-    /// transaction at a time (the write gate, BEGIN IMMEDIATE); PostgreSQL takes an advisory lock per profile first.
+    /// this batch or by another batch, and about to leave or waiting for a retry); the sends this checkpoint lets
+    /// through are added as it goes, so two messages to one profile in one checkpoint count each other. The count and
+    /// the new pending rows commit together, and a second checkpoint for the same profile counts only after that
+    /// commit: SQLite writes one transaction at a time (the write gate, BEGIN IMMEDIATE); PostgreSQL takes an advisory
+    /// lock per profile first.
     /// A capped send is handed to the engine, which skips it and moves the run on (to another message, perhaps, which
     /// is then checked too). Test instances are not capped (as a test send, they still count).
     /// </summary>

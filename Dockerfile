@@ -8,6 +8,11 @@ COPY src/ src/
 RUN dotnet publish src/JourneyWorker/JourneyWorker.csproj -c Release -o /app --no-restore
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# Send windows and waits until a local time read IANA zones (America/New_York, …) from the tz database: make sure
+# it is there and current (a no-op where the base image already has the latest). Without it only UTC resolves.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tzdata \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
 # The SQLite file, generated keys and the outbox pickup folders live on the /data volume.

@@ -34,6 +34,10 @@ public static class AudienceEntryPostgres
         var qualifying = profiles / 4;
 
         var audience = await Workload.CreateAudienceAsync(admin, Workload.SeedRule, ct);
+        if (target.Caps)
+        {
+            await Workload.PutFrequencyRuleAsync(admin, ct);
+        }
         var (journeyId, versionId) = await Workload.PublishAsync(host, admin, Workload.EmailJourney(audience), ct);
 
         await CheckpointAsync(connection, ct);
@@ -64,7 +68,7 @@ public static class AudienceEntryPostgres
         // The e-mails. Every instance is parked out of reach first, so that a second worker (which polls by
         // itself) starts nothing before the clock does; then the ones to send (quick: the first 2,000) are made due
         // at one instant, every worker is woken by NOTIFY, and the in-process worker drains alongside the other.
-        var expected = quick ? Math.Min(qualifying, 2_000L) : qualifying;
+        var expected = target.Emails is { } emails ? Math.Min(qualifying, emails) : quick ? Math.Min(qualifying, 2_000L) : qualifying;
         await Workload.ExecuteAsync(connection, """UPDATE "JourneyInstances" SET "DueAt" = @far + "Id" WHERE "JourneyVersionId" = @version""", ct,
             ("far", Far), ("version", versionId));
         await Workload.ExecuteAsync(connection, """VACUUM ANALYZE "JourneyInstances" """, ct);
@@ -88,6 +92,7 @@ public static class AudienceEntryPostgres
         Console.WriteLine($"  e-mail: draining {expected:N0} instances against the loopback SMTP sink{(second is null ? "" : " with 2 workers")}");
         var before = sink.MessageCount;
         pgBefore = cpu?.Seconds();
+        var processCpu = Process.GetCurrentProcess().TotalProcessorTime;
         clock.Restart();
         await using (new Progress("e-mails delivered", expected, () => sink.MessageCount - before))
         {
@@ -118,6 +123,8 @@ public static class AudienceEntryPostgres
             throw new InvalidOperationException($"The sink received {sent} e-mails, expected {expected}.");
         }
         var pgMail = cpu is null ? (double?)null : cpu.Seconds() - pgBefore!.Value;
+        Console.WriteLine($"  CPU: {(Process.GetCurrentProcess().TotalProcessorTime - processCpu).TotalMilliseconds * 1000 / Math.Max(1, sent):N0} ms per 1,000 e-mails (this process)"
+            + (pgMail is { } server ? $", {server * 1_000_000 / Math.Max(1, sent):N0} ms per 1,000 e-mails (PostgreSQL)" : ""));
 
         Console.WriteLine($"  bare MailKit loop: {sent:N0} messages over {connections} connections");
         var bare = await AudienceEntryScenario.BareMailKitAsync(sink, (int)sent, connections, ct);

@@ -29,6 +29,9 @@ public static class BenchProgram
                          each baseline is PostgreSQL's (binary COPY, a bare Npgsql group-commit route)
             --workers 2  PostgreSQL only: a second worker process (the built JourneyWorker.dll, same configuration)
                          runs next to the in-process host: e-mail and timers share the work, intake splits the load
+            --caps       audience-entry: a frequency rule is in force for the e-mails (email 3 per P7D: it caps
+                         nobody, each profile gets one e-mail; every checkpoint counts against it)
+            --emails N   audience-entry: time the first N e-mails (a multiple of 500; quick default 2,000, full: all)
             """;
 
         var scenarios = new List<string>();
@@ -37,12 +40,19 @@ public static class BenchProgram
         var provider = BenchTarget.Sqlite;
         var server = Environment.GetEnvironmentVariable(BenchTarget.ServerVariable);
         var workers = 1;
+        var caps = false;
+        long? emails = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--quick": quick = true; break;
                 case "--load" when i + 1 < args.Length && args[i + 1] is "wrk" or "client": WrkLoad.Enabled = args[++i] == "wrk"; break;
+                case "--caps": caps = true; break;
+                case "--emails" when i + 1 < args.Length && long.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 && n % 500 == 0:
+                    emails = n;
+                    i++;
+                    break;
                 case "--json" when i + 1 < args.Length: json = args[++i]; break;
                 case "--provider" when i + 1 < args.Length && args[i + 1] is BenchTarget.Sqlite or BenchTarget.PostgreSql: provider = args[++i]; break;
                 case "--postgres" when i + 1 < args.Length: server = args[++i]; break;
@@ -69,7 +79,7 @@ public static class BenchProgram
             Console.Error.WriteLine("--workers 2 needs --provider postgresql: workers share a database only there.");
             return 2;
         }
-        var target = new BenchTarget(provider, provider == BenchTarget.PostgreSql ? server : null, workers);
+        var target = new BenchTarget(provider, provider == BenchTarget.PostgreSql ? server : null, workers, caps, emails);
 
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>

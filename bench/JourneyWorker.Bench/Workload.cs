@@ -150,6 +150,17 @@ public static class Workload
     public static async Task<string> CreateAudienceAsync(HttpClient admin, string rule, CancellationToken cancellationToken) =>
         (await PostAsync(admin, "/api/audiences", new JsonObject { ["name"] = "Bench audience", ["rule"] = rule }.ToJsonString(), cancellationToken))["id"]!.GetValue<string>();
 
+    /// <summary>
+    /// A frequency rule every checkpoint of the seed journey's e-mails must count against (each profile gets one e-mail,
+    /// so it caps nobody): what the check costs. PUT /api/rules/frequency answers 200 with the stored rules.
+    /// </summary>
+    public static async Task PutFrequencyRuleAsync(HttpClient admin, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent("""{"rules": [{"channel": "email", "max": 3, "per": "P7D"}]}""", System.Text.Encoding.UTF8, "application/json");
+        using var response = await admin.PutAsync("/api/rules/frequency", content, cancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>Creates and publishes a journey; returns its live version id.</summary>
     public static async Task<(Guid JourneyId, Guid VersionId)> PublishAsync(BenchHost host, HttpClient admin, string journeyJson, CancellationToken cancellationToken)
     {

@@ -7,6 +7,7 @@ using JourneyWorker.Events;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys;
 using JourneyWorker.Profiles;
+using JourneyWorker.Rules;
 using JourneyWorker.Runtime;
 using JourneyWorker.Tracking;
 
@@ -79,6 +80,7 @@ app.MapProfiles();
 app.MapAudiences();
 app.MapEventConfigs();
 app.MapJourneys();
+app.MapFrequencyRules();
 app.MapEventIntake();
 app.MapTracking();
 

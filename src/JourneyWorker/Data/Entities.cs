@@ -145,9 +145,13 @@ public sealed class OutboxMessage
 {
     public long Id { get; set; }
     public long InstanceId { get; set; }
+    /// <summary>The instance's profile, kept on the row so that frequency caps count a profile's sends with one index seek.</summary>
+    public long ProfileId { get; set; }
     public required string NodeId { get; set; }
     /// <summary>email or push.</summary>
     public required string Channel { get; set; }
+    /// <summary>marketing (counted by frequency caps) or transactional (never capped nor counted).</summary>
+    public string Category { get; set; } = MessageCategory.Marketing;
     /// <summary>Stable per (instance, node): a retry after a crash reuses it.</summary>
     public required string MessageId { get; set; }
     /// <summary>pending, sent, failed or skipped.</summary>
@@ -198,4 +202,18 @@ public sealed class EmailSuppression
     public required string AddressHash { get; set; }
     public DateTime At { get; set; }
     public required string Reason { get; set; }
+}
+
+/// <summary>
+/// One frequency cap across all journeys (CONTRACT "Journeys 2"): at most <see cref="Max"/> marketing messages of
+/// <see cref="Channel"/> (email, push or any) per profile in any window of <see cref="Per"/>. The whole list is replaced at once.
+/// </summary>
+public sealed class FrequencyRule
+{
+    public long Id { get; set; }
+    /// <summary>Where the rule stands in the list the client sent: the first rule a send breaks is the one named.</summary>
+    public int Position { get; set; }
+    public required string Channel { get; set; }
+    public int Max { get; set; }
+    public TimeSpan Per { get; set; }
 }

@@ -32,6 +32,15 @@ public static class OutboxStatus
     public const string Skipped = "skipped";
 }
 
+/// <summary>What a message is for: only marketing messages are capped by (and counted in) frequency rules.</summary>
+public static class MessageCategory
+{
+    public const string Marketing = "marketing";
+    public const string Transactional = "transactional";
+
+    public static readonly string[] All = [Marketing, Transactional];
+}
+
 /// <summary>
 /// The two steps every instance starts with (its start node entered and succeeded) are not stored:
 /// they are presented from the instance row. Stored steps start at this seq.

@@ -34,6 +34,7 @@ public class JourneyDbContext : DbContext
     public DbSet<TrackedLink> TrackedLinks => Set<TrackedLink>();
     public DbSet<MessageReaction> MessageReactions => Set<MessageReaction>();
     public DbSet<EmailSuppression> EmailSuppressions => Set<EmailSuppression>();
+    public DbSet<FrequencyRule> FrequencyRules => Set<FrequencyRule>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -90,6 +91,9 @@ public class JourneyDbContext : DbContext
         {
             e.HasIndex(m => new { m.InstanceId, m.NodeId }).IsUnique();
             e.HasIndex(m => m.MessageId).IsUnique();
+            // Frequency caps: a profile's messages since a time. Both columns never change, so marking a message sent
+            // leaves this index alone (and PostgreSQL may still update the row in place).
+            e.HasIndex(m => new { m.ProfileId, m.CreatedAt });
         });
         modelBuilder.Entity<StoredEvent>(e =>
         {
@@ -105,6 +109,7 @@ public class JourneyDbContext : DbContext
             e.Property(c => c.InstanceId).ValueGeneratedNever();
             e.HasIndex(c => new { c.JourneyId, c.NodeId });
         });
+        modelBuilder.Entity<FrequencyRule>().HasIndex(r => r.Position).IsUnique();
     }
 
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(

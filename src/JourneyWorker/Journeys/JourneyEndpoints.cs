@@ -10,6 +10,8 @@ public static class JourneyEndpoints
 {
     public static IServiceCollection AddJourneys(this IServiceCollection services)
     {
+        services.AddOptions<JourneyOptions>().BindConfiguration(JourneyOptions.Section).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<JourneyOptions>, JourneyOptionsValidator>();
         services.AddScoped<JourneyValidator>();
         services.AddScoped<JourneyService>();
         services.AddScoped<JourneyReports>();

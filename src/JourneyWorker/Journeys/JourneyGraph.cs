@@ -1,7 +1,7 @@
 using JourneyWorker.Journeys.Model;
 namespace JourneyWorker.Journeys;
 
-/// <summary>The edges of a journey: next, timeoutNext, errorNext, branches and otherwise.</summary>
+/// <summary>The edges of a journey: next, timeoutNext, errorNext, cappedNext, branches and otherwise.</summary>
 public sealed class JourneyGraph(IReadOnlyDictionary<string, NodeDefinition> nodes)
 {
     public static IEnumerable<(string Field, string Target)> Targets(NodeDefinition node)
@@ -17,6 +17,10 @@ public sealed class JourneyGraph(IReadOnlyDictionary<string, NodeDefinition> nod
         if (node.ErrorNext is { } errorNext)
         {
             yield return ("errorNext", errorNext);
+        }
+        if (node.CappedNext is { } cappedNext)
+        {
+            yield return ("cappedNext", cappedNext);
         }
         foreach (var (branch, i) in (node.Branches ?? []).Select((b, i) => (b, i)))
         {

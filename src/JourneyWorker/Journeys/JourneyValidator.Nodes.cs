@@ -64,6 +64,7 @@ public sealed partial class JourneyValidator
                 CheckTemplate(node, "subject", node.Subject, required: true, error);
                 CheckTemplate(node, "html", node.Html, required: true, error);
                 CheckTemplate(node, "text", node.Text, required: false, error);
+                CheckMessageRules(node, error);
                 break;
 
             case NodeTypes.Push:
@@ -73,6 +74,7 @@ public sealed partial class JourneyValidator
                 {
                     CheckTemplate(node, $"data.{key}", value, required: false, error);
                 }
+                CheckMessageRules(node, error);
                 break;
 
             case NodeTypes.Wait:
@@ -91,6 +93,10 @@ public sealed partial class JourneyValidator
         if (node.Type is not (NodeTypes.Email or NodeTypes.Push or NodeTypes.Webhook) && node.ErrorNext is not null)
         {
             error(node.Id, "errorNext.notAllowed", $"Node '{node.Id}' is a {node.Type} node: only email, push and webhook nodes take errorNext.");
+        }
+        if (node.Type is not (NodeTypes.Email or NodeTypes.Push))
+        {
+            CheckNotMessage(node, error);
         }
         if (node.Type == NodeTypes.Webhook && node.TimeoutNext is not null)
         {
@@ -198,6 +204,10 @@ public sealed partial class JourneyValidator
         else if (node.Duration is not null && IsoDuration.TryParse(node.Duration, out duration) && duration >= journeyTimeout)
         {
             error(node.Id, "wait.exceedsJourneyTimeout", $"Wait '{node.Id}' lasts {node.Duration}, longer than the journey timeout {IsoDuration.Format(journeyTimeout)}.");
+        }
+        else if (node.Until is { At: null } local)
+        {
+            CheckLocalUntil(node, local, error);
         }
     }
 

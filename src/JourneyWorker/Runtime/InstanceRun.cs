@@ -53,6 +53,9 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
     public bool Released { get; set; }
     public int StepsTaken { get; set; }
 
+    /// <summary>The message node this run woke at from a send-window wait: its entered step is already recorded.</summary>
+    public string? WokeFromWindow { get; set; }
+
     private JsonObject? _context;
     private JsonObject? _events;
     private string? _email;
@@ -74,6 +77,26 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
 
     /// <summary>The instance's context JSON, parsed once.</summary>
     private JsonObject ContextObject => _context ??= JsonNode.Parse(Instance.Context) as JsonObject ?? [];
+
+    /// <summary>The profile's attribute timeZone (an IANA name, checked where it is used), or null when it has none.</summary>
+    public string? ProfileTimeZone
+    {
+        get
+        {
+            if (!_zoneRead)
+            {
+                // Not a string (a number, an object): its JSON text, which no zone is named, so the caller warns about it.
+                _zone = JsonNode.Parse(Profile!.Attributes) is JsonObject attributes && attributes["timeZone"] is { } value
+                    ? value is JsonValue text && text.TryGetValue<string>(out var zone) ? zone : value.ToJsonString()
+                    : null;
+                _zoneRead = true;
+            }
+            return _zone;
+        }
+    }
+
+    private string? _zone;
+    private bool _zoneRead;
 
     /// <summary>The events kept on the instance (payloads of the events it entered or waited for).</summary>
     public JsonObject Events => _events ??= ContextObject["events"] as JsonObject ?? [];

@@ -14,9 +14,13 @@ public sealed partial class InstanceRunner
     {
         var instance = run.Instance;
         var node = instance.NodeId is null ? null : run.Journey!.Nodes.GetValueOrDefault(instance.NodeId);
+        var waitedFor = instance.WaitingFor;
         run.WakeUp();
         switch (node?.Type)
         {
+            case NodeTypes.Email or NodeTypes.Push when waitedFor == WaitKeys.SendWindow:
+                run.WokeFromWindow = node.Id;
+                break;
             case NodeTypes.Wait:
                 run.Step(node.Id!, StepOutcome.Succeeded, "The wait elapsed.");
                 run.MoveTo(node.Next);
@@ -91,14 +95,35 @@ public sealed partial class InstanceRunner
         return Flow.Stop;
     }
 
-    private static Flow EnterTimedWait(InstanceRun run, NodeDefinition node)
+    private Flow EnterTimedWait(InstanceRun run, NodeDefinition node)
     {
-        run.Step(node.Id!, StepOutcome.Entered);
-        var until = node.Until ?? run.Now + (IsoDuration.TryParse(node.Duration, out var d) ? d : TimeSpan.Zero);
+        string? detail = null;
+        DateTimeOffset until;
+        if (node.Until is { At: { } at })
+        {
+            until = at;
+        }
+        else if (node.Until is { } local && LocalTimes.TryParseTimeOfDay(local.Time, out var timeOfDay))
+        {
+            // The next such local time in the zone the wait names (the profile's by default).
+            var (zone, warning) = zones.For(local.TimeZone, run);
+            until = LocalTimes.Next(run.Now, timeOfDay, zone);
+            detail = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Waits until {TimeZoneInfo.ConvertTime(until, zone):ddd yyyy-MM-dd HH:mm} {zone.Id}, {until.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}.");
+            if (warning is not null)
+            {
+                detail += " " + warning;
+            }
+        }
+        else
+        {
+            until = run.Now + (IsoDuration.TryParse(node.Duration, out var d) ? d : TimeSpan.Zero);
+        }
         if (run.Instance.IsTest && run.Journey!.Version.WaitOverride is { } overridden)
         {
             until = run.Now + overridden;
         }
+        run.Step(node.Id!, StepOutcome.Entered, detail);
         run.Wait(WaitKeys.Timer, until);
         return Flow.Stop;
     }

@@ -18,6 +18,7 @@ public sealed partial class InstanceRunner(
     InstanceStore store,
     MessageDispatcher dispatcher,
     Channels.Templates.TemplateRenderer templates,
+    ProfileTimeZones zones,
     TimeProvider time,
     JourneyMetrics metrics,
     IOptions<RuntimeOptions> options,
@@ -63,10 +64,16 @@ public sealed partial class InstanceRunner(
         // makes progress), and a message leaves only while the claims are surely still held (see SendAllAsync).
         var lease = (long)options.Value.LeaseDuration.TotalMilliseconds;
         var held = new StrongBox<long>(runs.Count == 0 ? long.MinValue : runs.Min(r => r.Instance.LeaseUntil ?? long.MinValue));
+        // A send a frequency rule caps at its checkpoint is skipped there, and its run moves on at once.
+        var caps = batch.Caps.Count == 0 ? null : new CapCheck(batch.Caps, (run, rule) => Guarded(run, () =>
+        {
+            dispatcher.Capped(run, rule.ToString());
+            Advance(run, batch.SuppressedAddresses);
+        }));
         async Task WriteAsync(IReadOnlyCollection<InstanceRun> toWrite)
         {
             var until = time.GetUtcNow().ToUnixTimeMilliseconds() + lease;
-            await session.WriteRunsAsync(toWrite, runs, owner, until, cancellationToken);
+            await session.WriteRunsAsync(toWrite, runs, owner, until, caps, cancellationToken);
             Interlocked.Exchange(ref held.Value, until);
         }
 
@@ -77,7 +84,10 @@ public sealed partial class InstanceRunner(
         }
         var ready = Ready(first);
         List<InstanceRun> done = [];
-        while (ready.Count > 0 || done.Any(r => r.PendingSend is not null && !r.Lost))
+        // A round may leave nothing to send (every message capped at its checkpoint, or every claim lost): the runs not
+        // taken yet still go through a round of their own.
+        bool FreshLeft() => runs.Skip(next).Any(r => r.PendingSend is not null && !r.Lost);
+        while (ready.Count > 0 || done.Any(r => r.PendingSend is not null && !r.Lost) || FreshLeft())
         {
             var toWrite = done.Concat(TakeFresh()).ToList();
             var sending = SendAllAsync(ready, held, lease / 2, cancellationToken);

@@ -35,26 +35,42 @@ public sealed partial class MessageDispatcher(
     IOptions<WebhookOptions> webhookOptions,
     TemplateRenderer templates,
     MessageDecorator decorator,
+    ProfileTimeZones zones,
     JourneyMetrics metrics)
 {
-    /// <summary>Continue or Stop when the node was settled without sending; Send when <see cref="InstanceRun.PendingSend"/> is set.</summary>
+    /// <summary>
+    /// Continue or Stop when the node was settled without sending (Stop also when the send waits for its window to
+    /// open); Send when <see cref="InstanceRun.PendingSend"/> is set.
+    /// </summary>
     public Flow Prepare(InstanceRun run, NodeDefinition node, IReadOnlySet<string> suppressedAddresses)
     {
         var channel = node.Type!;
         if (!run.Outbox.TryGetValue(node.Id!, out var outbox))
         {
+            // A send already under way (a retry, a checkpoint repeated after a crash) goes on whatever the time.
+            var (deferred, note) = DeferToWindow(run, node);
+            if (deferred)
+            {
+                return Flow.Stop;
+            }
             outbox = new OutboxMessage
             {
                 InstanceId = run.Instance.Id,
+                ProfileId = run.Instance.ProfileId,
                 NodeId = node.Id!,
                 Channel = channel,
+                // A webhook call is no message to the person: frequency rules neither cap nor count it.
+                Category = channel == NodeTypes.Webhook ? MessageCategory.Transactional : node.Category ?? MessageCategory.Marketing,
                 MessageId = MessageIds.For(run.Instance.Id, node.Id!),
                 Status = OutboxStatus.Pending,
                 CreatedAt = run.Now.UtcDateTime,
             };
             run.Outbox[node.Id!] = outbox;
             run.Touch(outbox);
-            run.Step(node.Id!, StepOutcome.Entered);
+            if (run.WokeFromWindow != node.Id)
+            {
+                run.Step(node.Id!, StepOutcome.Entered, note);
+            }
         }
         else if (outbox.Status == OutboxStatus.Sent)
         {
@@ -134,6 +150,24 @@ public sealed partial class MessageDispatcher(
             // A sender classifies what it knows; anything else is treated as passing trouble, bounded by the retry budget.
             return new SendResult(SendOutcome.RetryLater, $"{e.GetType().Name}: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// A frequency rule capped the pending send (decided in the checkpoint, before it was written): the message is
+    /// recorded as skipped, naming the rule, and the run goes on along cappedNext, else next.
+    /// </summary>
+    public void Capped(InstanceRun run, string rule)
+    {
+        var send = run.PendingSend!;
+        run.PendingSend = null;
+        var outbox = send.Outbox;
+        outbox.Status = OutboxStatus.Skipped;
+        outbox.Attempts = 0; // never attempted: only a message not yet checkpointed is capped
+        outbox.Error = rule;
+        run.Touch(outbox);
+        metrics.MessageSent(outbox.Channel, OutboxStatus.Skipped);
+        run.Step(send.Node.Id!, StepOutcome.Skipped, rule);
+        run.MoveTo(send.Node.CappedNext ?? send.Node.Next);
     }
 
     /// <summary>Applies the outcome of the pending send to the run.</summary>

@@ -20,6 +20,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<InstancePoller>();
         services.AddSingleton<AudienceReader>();
         services.AddSingleton<MessageDispatcher>();
+        services.AddSingleton<ProfileTimeZones>();
         services.AddSingleton<ReactionService>();
 
         // Every process polls on its own: the poller's scheduler keeps its store in memory, on either provider.

@@ -32,6 +32,8 @@ public static partial class MigrationScenario
     {
         await h.ImportAsync(Profiles(5), Ct);
         await EventConfigAsync(h, "purchase");
+        // Caps that hold nobody back here (an interval on PostgreSQL), so that the copy has rules to carry.
+        await Runtime.CapScenario.PutRulesAsync(h, """{"rules": [{"channel": "email", "max": 10, "per": "P7D"}, {"channel": "any", "max": 20, "per": "PT12H"}]}""");
         var audience = await AudienceAsync(h);
         var (journey, version) = await PublishAsync(h, Journey(audience));
         Assert.Equal(5, await h.ReadAudienceAsync(version, testOnly: false, Ct));
@@ -111,6 +113,7 @@ public static partial class MigrationScenario
         ["MessageReactions"] = Json((await db.MessageReactions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["Conversions"] = Json((await db.Conversions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.InstanceId)),
         ["EmailSuppressions"] = Json((await db.EmailSuppressions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.AddressHash, StringComparer.Ordinal)),
+        ["FrequencyRules"] = Json((await db.FrequencyRules.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
     };
 
     private static readonly JsonSerializerOptions Microseconds = new() { Converters = { new MicrosecondTimes() } };

@@ -30,6 +30,7 @@ public sealed class ConcurrentPollerTests
             store,
             services.GetRequiredService<MessageDispatcher>(),
             services.GetRequiredService<JourneyWorker.Channels.Templates.TemplateRenderer>(),
+            services.GetRequiredService<ProfileTimeZones>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<JourneyMetrics>(),
             options,

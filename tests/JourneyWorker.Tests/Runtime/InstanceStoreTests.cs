@@ -38,6 +38,7 @@ public sealed class InstanceStoreTests
             yield return ($"{provider}.Members", sql.Members("@p0 = 1"));
             yield return ($"{provider}.CountMembers", sql.CountMembers("@p0 = 1"));
             yield return ($"{provider}.Admit", sql.Admit("\"Profiles\"", "1 = 1", "Id"));
+            yield return ($"{provider}.CapCounts", sql.CapCounts(3));
         }
     }
 

@@ -134,6 +134,33 @@ namespace JourneyWorker.Data.Migrations
                     b.ToTable("EventConfigs");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.FrequencyRule", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Max")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<TimeSpan>("Per")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Position")
+                        .IsUnique();
+
+                    b.ToTable("FrequencyRules");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.InstanceStep", b =>
                 {
                     b.Property<long>("Id")
@@ -345,6 +372,10 @@ namespace JourneyWorker.Data.Migrations
                     b.Property<int>("Attempts")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Channel")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -366,6 +397,9 @@ namespace JourneyWorker.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("ProfileId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("SentAt")
                         .HasColumnType("TEXT");
 
@@ -380,6 +414,8 @@ namespace JourneyWorker.Data.Migrations
 
                     b.HasIndex("InstanceId", "NodeId")
                         .IsUnique();
+
+                    b.HasIndex("ProfileId", "CreatedAt");
 
                     b.ToTable("OutboxMessages");
                 });

@@ -20,6 +20,7 @@ public sealed class CompiledJourney
         HasEmail = Nodes.Values.Any(n => n.Type == NodeTypes.Email);
         HasReactions = Nodes.Values.Any(n => n.Type == NodeTypes.Reaction);
         HasMessages = HasEmail || Nodes.Values.Any(n => n.Type is NodeTypes.Push or NodeTypes.Webhook);
+        HasMarketing = Nodes.Values.Any(n => (n.Type is NodeTypes.Email or NodeTypes.Push) && n.Category != Data.MessageCategory.Transactional);
         foreach (var node in Nodes.Values)
         {
             foreach (var branch in node.Branches ?? [])
@@ -44,6 +45,9 @@ public sealed class CompiledJourney
     public bool HasMessages { get; }
     public bool HasReactions { get; }
     public bool HasEmail { get; }
+
+    /// <summary>Whether instances of this version can send messages that frequency rules cap.</summary>
+    public bool HasMarketing { get; }
 
     public bool ReentranceAllowed => Definition.Reentrance?.Allowed ?? false;
 

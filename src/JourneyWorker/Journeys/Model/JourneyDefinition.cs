@@ -53,6 +53,11 @@ public sealed record NodeDefinition
     public string? Body { get; init; }
     public Dictionary<string, string>? Data { get; init; }
     public string? ErrorNext { get; init; }
+    /// <summary>marketing (the default: capped by the frequency rules) or transactional.</summary>
+    public string? Category { get; init; }
+    /// <summary>The path taken when a frequency rule caps the send; without it, <see cref="Next"/>.</summary>
+    public string? CappedNext { get; init; }
+    public SendWindowDefinition? SendWindow { get; init; }
 
     // webhook (also Body, Timeout and ErrorNext)
     public string? Method { get; init; }
@@ -68,7 +73,9 @@ public sealed record NodeDefinition
 
     // wait
     public string? Duration { get; init; }
-    public DateTimeOffset? Until { get; init; }
+    /// <summary>A moment (the original form, an ISO 8601 string) or the next local time of day (an object).</summary>
+    [JsonConverter(typeof(WaitUntilConverter))]
+    public WaitUntil? Until { get; init; }
 
     // condition
     public List<BranchDefinition>? Branches { get; init; }

@@ -79,10 +79,48 @@ public abstract class InstanceSql
         """;
 
     public virtual string InsertOutbox => """
-        INSERT INTO "OutboxMessages" ("InstanceId", "NodeId", "Channel", "MessageId", "Status", "Attempts", "Error", "CreatedAt", "SentAt")
-        VALUES (@instance, @node, @channel, @messageId, @status, @attempts, @error, @created, @sent)
+        INSERT INTO "OutboxMessages" ("InstanceId", "ProfileId", "NodeId", "Channel", "Category", "MessageId", "Status", "Attempts", "Error", "CreatedAt", "SentAt")
+        VALUES (@instance, @profile, @node, @channel, @category, @messageId, @status, @attempts, @error, @created, @sent)
         RETURNING "Id"
         """;
+
+    /// <summary>
+    /// Taken first in a checkpoint that is about to let marketing messages out, so that two checkpoints for the same
+    /// profile count each other's sends (PostgreSQL: an advisory lock per profile, held to the commit); null where
+    /// the writes of the database are one at a time anyway (SQLite: the write gate, and BEGIN IMMEDIATE across processes).
+    /// </summary>
+    public virtual string? LockCapProfiles => null;
+
+    private readonly Dictionary<int, string> _capCounts = [];
+
+    /// <summary>
+    /// Per profile in @ids and channel, how many marketing messages count against each of <paramref name="rules"/> frequency
+    /// rules: those let through after @since{k} (the rule's window before now) that were sent or are still pending (being
+    /// sent right now, or waiting for a retry). A message counts from its checkpoint (CreatedAt), not from its delivery: the
+    /// cap is decided when a message is let through, and CreatedAt never changes, so the (ProfileId, CreatedAt) index this
+    /// seeks (over the longest window, @since) costs nothing when a message is marked sent.
+    /// </summary>
+    public string CapCounts(int rules)
+    {
+        lock (_capCounts)
+        {
+            if (!_capCounts.TryGetValue(rules, out var text))
+            {
+                var sums = string.Join(", ", Enumerable.Range(0, rules).Select(k => $"""sum(CASE WHEN "CreatedAt" > @since{k} THEN 1 ELSE 0 END)"""));
+                text = $"""
+                    SELECT "ProfileId", "Channel", {sums}
+                    FROM "OutboxMessages"
+                    WHERE {IdIn("ProfileId")} AND "CreatedAt" > @since AND "Status" IN (@sent, @pending) AND "Category" = @marketing
+                    GROUP BY "ProfileId", "Channel"
+                    """;
+                _capCounts[rules] = text;
+            }
+            return text;
+        }
+    }
+
+    /// <summary>The condition that <paramref name="column"/> is one of the ids of the @ids parameter (see <see cref="Ids"/>).</summary>
+    protected abstract string IdIn(string column);
 
     public virtual string UpdateOutbox => """
         UPDATE "OutboxMessages" SET "Status" = @status, "Attempts" = @attempts, "Error" = @error, "SentAt" = @sent WHERE "Id" = @id

@@ -19,6 +19,20 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
 
     public override object Ids(IReadOnlyCollection<long> ids) => ids as long[] ?? [.. ids];
 
+    protected override string IdIn(string column) => $"\"{column}\" = ANY(@ids)";
+
+    /// <summary>The first key of the profile locks: the pair (this, profile) is the lock, apart from any other advisory lock.</summary>
+    public const int ProfileLockClass = 0x4A57_4643;
+
+    /// <summary>
+    /// Transaction-level advisory locks on the profiles in @ids, taken in the order given (the caller sorts them by
+    /// their key, so two checkpoints never wait for each other in a circle); the key is the id's low 31 bits, and two
+    /// profiles sharing one only take turns.
+    /// </summary>
+    public override string? LockCapProfiles => $"""
+        SELECT pg_advisory_xact_lock({ProfileLockClass}, CAST("p" & 2147483647 AS integer)) FROM unnest(@ids) AS "p"
+        """;
+
     /// <summary>
     /// No probe: the claim itself is a read while nothing is due (its seeks find no row and it updates nothing), and
     /// PostgreSQL has no write lock for a probe to spare. Planned as a sequential scan expecting an early match, the

@@ -11,6 +11,8 @@ public sealed class SqliteInstanceSql : InstanceSql
 
     public override object Ids(IReadOnlyCollection<long> ids) => System.Text.Json.JsonSerializer.Serialize(ids);
 
+    protected override string IdIn(string column) => $"\"{column}\" IN (SELECT value FROM json_each(@ids))";
+
     /// <summary>One atomic UPDATE stamps owner and lease expiry on due rows that no live lease holds.</summary>
     public override string Claim => """
         UPDATE "JourneyInstances" SET "LeaseOwner" = @owner, "LeaseUntil" = @until

@@ -23,8 +23,10 @@ public sealed partial class StoreSession
         }
 
         p["@instance"].Value = outbox.InstanceId;
+        p["@profile"].Value = outbox.ProfileId;
         p["@node"].Value = outbox.NodeId;
         p["@channel"].Value = outbox.Channel;
+        p["@category"].Value = outbox.Category;
         p["@messageId"].Value = outbox.MessageId;
         p["@created"].Value = outbox.CreatedAt;
         outbox.Id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
@@ -37,7 +39,7 @@ public sealed partial class StoreSession
             "@id", "@owner", "@status", "@node", "@due", "@waiting", "@seq", "@ended", "@reason", "@leaseOwner", "@leaseUntil", "@context");
         public DbCommand InsertStep { get; } = Create(transaction, sql.InsertStep, "@instance", "@seq", "@node", "@outcome", "@at", "@detail");
         public DbCommand InsertOutbox { get; } = Create(transaction, sql.InsertOutbox,
-            "@instance", "@node", "@channel", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");
+            "@instance", "@profile", "@node", "@channel", "@category", "@messageId", "@status", "@attempts", "@error", "@created", "@sent");
         public DbCommand UpdateOutbox { get; } = Create(transaction, sql.UpdateOutbox, "@id", "@status", "@attempts", "@error", "@sent");
         public DbCommand InsertLink { get; } = Create(transaction, sql.InsertLink, "@outbox", "@index", "@url");
         public DbCommand RetireToken { get; } = Create(transaction, sql.RetireToken, "@id", "@at");

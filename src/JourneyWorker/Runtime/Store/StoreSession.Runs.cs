@@ -16,13 +16,19 @@ public sealed partial class StoreSession
     /// <paramref name="batch"/> still held have their lease moved to <paramref name="leaseUntil"/> too, so a batch that
     /// makes progress keeps its claims however long it takes. A run whose lease turned out lost (taken over after it
     /// ran out) is marked <see cref="InstanceRun.Lost"/> and writes nothing. A closed version whose last instance ended
-    /// here becomes finished in the same commit.
+    /// here becomes finished in the same commit. The frequency rules of <paramref name="caps"/> are applied first (see
+    /// <see cref="CheckCapsAsync"/>).
     /// </summary>
     public Task WriteRunsAsync(
-        IReadOnlyCollection<InstanceRun> runs, IReadOnlyCollection<InstanceRun> batch, string owner, long leaseUntil, CancellationToken cancellationToken) =>
+        IReadOnlyCollection<InstanceRun> runs, IReadOnlyCollection<InstanceRun> batch, string owner, long leaseUntil, CapCheck? caps,
+        CancellationToken cancellationToken) =>
         _gate.RunAsync(async () =>
         {
             await using var transaction = await Db.Database.GetDbConnection().BeginTransactionAsync(cancellationToken);
+            if (caps is { Rules.Count: > 0 })
+            {
+                await CheckCapsAsync(transaction, runs, caps, cancellationToken);
+            }
             await using var commands = new RunCommands(transaction, _sql);
             await LockWaitsAsync(transaction, runs, cancellationToken);
             await using var jumps = runs.Any(r => r.Jumps.Count > 0 && !r.Lost && !r.Released) ? await EnlistAsync(transaction, cancellationToken) : null;
@@ -281,7 +287,8 @@ public sealed partial class StoreSession
             await using var outboxes = StoreTransaction.CreateBatch(transaction, _sql)!;
             foreach (var outbox in inserts)
             {
-                outboxes.Add(_sql.InsertOutbox, ("@instance", outbox.InstanceId), ("@node", outbox.NodeId), ("@channel", outbox.Channel),
+                outboxes.Add(_sql.InsertOutbox, ("@instance", outbox.InstanceId), ("@profile", outbox.ProfileId), ("@node", outbox.NodeId),
+                    ("@channel", outbox.Channel), ("@category", outbox.Category),
                     ("@messageId", outbox.MessageId), ("@status", outbox.Status), ("@attempts", outbox.Attempts), ("@error", outbox.Error),
                     ("@created", outbox.CreatedAt), ("@sent", outbox.SentAt));
             }

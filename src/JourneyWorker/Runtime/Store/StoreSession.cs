@@ -67,8 +67,8 @@ public sealed partial class StoreSession : IAsyncDisposable
     /// <summary>
     /// Reads what a batch of claimed instances needs in a handful of set-based queries: the instances still
     /// leased to <paramref name="owner"/> (a claim can be lost to a stop, a deletion or an expired lease), their
-    /// compiled journeys, profiles, and — only when the batch's journeys can use them — outbox rows, reactions
-    /// and suppressed addresses.
+    /// compiled journeys, profiles, and — only when the batch's journeys can use them — outbox rows, reactions,
+    /// suppressed addresses and the frequency rules.
     /// </summary>
     public async Task<InstanceBatch> LoadBatchAsync(IReadOnlyCollection<long> ids, string owner, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -76,7 +76,7 @@ public sealed partial class StoreSession : IAsyncDisposable
         var runs = instances.Select(i => new InstanceRun(i, now)).ToList();
         if (runs.Count == 0)
         {
-            return new InstanceBatch(runs, new HashSet<string>());
+            return new InstanceBatch(runs, new HashSet<string>(), []);
         }
 
         foreach (var versionId in instances.Select(i => i.JourneyVersionId).Distinct())
@@ -99,7 +99,7 @@ public sealed partial class StoreSession : IAsyncDisposable
         var journeys = runs.Select(r => r.Journey).OfType<CompiledJourney>().Distinct().ToList();
         if (!journeys.Any(j => j.HasMessages))
         {
-            return new InstanceBatch(runs, new HashSet<string>());
+            return new InstanceBatch(runs, new HashSet<string>(), []);
         }
 
         var instanceIds = byInstance.Keys.ToList();
@@ -124,7 +124,10 @@ public sealed partial class StoreSession : IAsyncDisposable
         var suppressed = hashes.Count == 0
             ? []
             : await Db.EmailSuppressions.AsNoTracking().Where(s => hashes.Contains(s.AddressHash)).Select(s => s.AddressHash).ToListAsync(cancellationToken);
-        return new InstanceBatch(runs, suppressed.ToHashSet(StringComparer.Ordinal));
+        // The rules are applied at each checkpoint (see CheckCapsAsync); a batch that cannot send marketing messages needs none.
+        List<FrequencyCap> caps = !journeys.Any(j => j.HasMarketing) ? [] : await Db.FrequencyRules.AsNoTracking().OrderBy(r => r.Position)
+            .Select(r => new FrequencyCap(r.Channel, r.Max, r.Per)).ToListAsync(cancellationToken);
+        return new InstanceBatch(runs, suppressed.ToHashSet(StringComparer.Ordinal), caps);
     }
 
     private async Task<List<JourneyInstance>> LoadInstancesAsync(IReadOnlyCollection<long> ids, string owner, CancellationToken cancellationToken)
@@ -209,4 +212,4 @@ public sealed partial class StoreSession : IAsyncDisposable
 }
 
 /// <summary>What a batch of claimed instances needs, read in a handful of set-based queries instead of several per instance.</summary>
-public sealed record InstanceBatch(List<InstanceRun> Runs, IReadOnlySet<string> SuppressedAddresses);
+public sealed record InstanceBatch(List<InstanceRun> Runs, IReadOnlySet<string> SuppressedAddresses, IReadOnlyList<FrequencyCap> Caps);

@@ -345,6 +345,9 @@ public static class WaitKeys
     public const string EventPrefix = "event:";
     public const string Timer = "wait";
 
+    /// <summary>A message due outside its send window, waiting for the window to open.</summary>
+    public const string SendWindow = "sendWindow";
+
     public static string Event(string eventName) => EventPrefix + eventName;
 
     public static string Reaction(string reaction, string actionNode) => $"reaction:{reaction}:{actionNode}";

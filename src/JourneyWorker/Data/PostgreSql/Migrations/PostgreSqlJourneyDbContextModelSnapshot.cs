@@ -139,6 +139,35 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.ToTable("EventConfigs");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.FrequencyRule", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int>("Max")
+                        .HasColumnType("integer");
+
+                    b.Property<TimeSpan>("Per")
+                        .HasColumnType("interval");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Position")
+                        .IsUnique();
+
+                    b.ToTable("FrequencyRules");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.InstanceStep", b =>
                 {
                     b.Property<long>("Id")
@@ -358,6 +387,10 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.Property<int>("Attempts")
                         .HasColumnType("integer");
 
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasColumnType("text");
+
                     b.Property<string>("Channel")
                         .IsRequired()
                         .HasColumnType("text");
@@ -379,6 +412,9 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<long>("ProfileId")
+                        .HasColumnType("bigint");
+
                     b.Property<DateTime?>("SentAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -393,6 +429,8 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
 
                     b.HasIndex("InstanceId", "NodeId")
                         .IsUnique();
+
+                    b.HasIndex("ProfileId", "CreatedAt");
 
                     b.ToTable("OutboxMessages");
                 });

@@ -45,7 +45,7 @@ if (ValidateCommand.IsRequested(args))
 // content root, and with the database under it (data/ by default) every WAL write wakes the watcher.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"] });
 
-builder.Services.AddSystemd();
+builder.Services.AddSystemdNotify(builder.Configuration);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddJourneyDatabase();
 builder.Services.AddProblemHandling();

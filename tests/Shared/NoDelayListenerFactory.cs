@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -13,7 +14,8 @@ namespace JourneyWorker.Testing;
 /// SmtpServer has no NoDelay option and its own listener cannot be constructed from outside, so this
 /// replaces it: accepted sockets get TCP_NODELAY (set on the listener and, to be explicit, on each
 /// socket), or every message would measure Nagle's delayed-ACK stall. Shared by the test sink and the
-/// benchmark sink (linked into both projects). Plain SMTP only.
+/// benchmark sink (linked into both projects). TLS (STARTTLS, or from the first byte on an endpoint marked secure)
+/// is SmtpServer's own upgrade, re-done here because its pipe class is internal.
 /// </summary>
 public sealed class NoDelayListenerFactory : IEndpointListenerFactory
 {
@@ -41,21 +43,37 @@ public sealed class NoDelayListenerFactory : IEndpointListenerFactory
         public void Dispose() => listener.Stop();
     }
 
-    private sealed class Pipe(NetworkStream stream) : ISecurableDuplexPipe
+    private sealed class Pipe(NetworkStream network) : ISecurableDuplexPipe
     {
-        public PipeReader Input { get; } = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
-        public PipeWriter Output { get; } = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
-        public bool IsSecure => false;
-        public SslProtocols SslProtocol => SslProtocols.None;
+        private Stream _stream = network;
 
-        public Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException("This sink speaks plain SMTP only.");
+        public PipeReader Input { get; private set; } = PipeReader.Create(network, new StreamPipeReaderOptions(leaveOpen: true));
+        public PipeWriter Output { get; private set; } = PipeWriter.Create(network, new StreamPipeWriterOptions(leaveOpen: true));
+        public bool IsSecure => _stream is SslStream;
+        public SslProtocols SslProtocol => (_stream as SslStream)?.SslProtocol ?? SslProtocols.None;
+
+        /// <summary>The handshake runs on the socket, then the pipes read and write through TLS (nothing is buffered across:
+        /// the client waits for the 220 to STARTTLS, or speaks TLS first).</summary>
+        public async Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default)
+        {
+            var tls = new SslStream(network, leaveInnerStreamOpen: true);
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = certificate,
+                EnabledSslProtocols = protocols,
+                ClientCertificateRequired = false,
+            }, cancellationToken);
+            _stream = tls;
+            Input = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
+            Output = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));
+        }
 
         public void Dispose()
         {
             Input.Complete();
             Output.Complete();
-            stream.Dispose();
+            _stream.Dispose();
+            network.Dispose();
         }
     }
 }

@@ -3,19 +3,21 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace JourneyWorker.Testing;
 
 /// <summary>
 /// The built service as a child process: <c>dotnet JourneyWorker.dll</c> from the caller's own build output (a project
 /// reference copies it there), in Production, on 127.0.0.1 and a free port, with its settings as environment variables
-/// (<c>Key:Sub</c> becomes <c>Key__Sub</c>). Its console output is kept line by line (single-line log format). Killed
-/// with SIGKILL on request and when disposed. Shared by the crash harness and the multi-process tests (linked into both).
+/// (<c>Key:Sub</c> becomes <c>Key__Sub</c>). Its console output is kept line by line (single-line log format unless the
+/// settings name another). Stopped with SIGTERM or killed with SIGKILL on request, killed when disposed. Shared by the crash harness and the multi-process tests (linked into both).
 /// </summary>
 public sealed class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _standardOutput = new();
 
     private WorkerProcess(string name, int port, Process process)
     {
@@ -41,6 +43,9 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Every line the process wrote to stdout or stderr so far.</summary>
     public IReadOnlyList<string> Output => [.. _output];
 
+    /// <summary>Every line the process wrote to stdout so far (where the console logger writes).</summary>
+    public IReadOnlyList<string> StandardOutput => [.. _standardOutput];
+
     /// <summary>Starts the service; <paramref name="settings"/> are configuration keys (':' or '__') and values.</summary>
     public static WorkerProcess Start(string name, string workingDirectory, IEnumerable<KeyValuePair<string, string>> settings)
     {
@@ -58,6 +63,8 @@ public sealed class WorkerProcess : IAsyncDisposable
         info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
         info.Environment["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true";
         info.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+        // Only a test about systemd hands one over (in the settings): an inherited one would send it our workers' news.
+        info.Environment.Remove("NOTIFY_SOCKET");
         foreach (var (key, value) in settings)
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
@@ -65,7 +72,14 @@ public sealed class WorkerProcess : IAsyncDisposable
 
         var process = new Process { StartInfo = info };
         var worker = new WorkerProcess(name, port, process);
-        process.OutputDataReceived += (_, e) => worker.Keep(e.Data);
+        process.OutputDataReceived += (_, e) =>
+        {
+            worker.Keep(e.Data);
+            if (e.Data is not null)
+            {
+                worker._standardOutput.Enqueue(e.Data);
+            }
+        };
         process.ErrorDataReceived += (_, e) => worker.Keep(e.Data);
         process.Start();
         process.BeginOutputReadLine();
@@ -110,6 +124,34 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     /// <summary>The last lines of output, for failure messages.</summary>
     public string Tail(int lines) => string.Join('\n', Output.TakeLast(lines));
+
+    /// <summary>SIGTERM, as systemd and docker stop send it: the service stops gracefully.</summary>
+    public void Terminate()
+    {
+        if (Kill(_process.Id, SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Waits for the process to exit on its own; its exit code, or a failure with its last output when the time is up.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _process.WaitForExitAsync(cancellationToken).WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{Name} did not exit within {timeout.TotalSeconds:F0} s:\n{Tail(40)}");
+        }
+        return _process.ExitCode;
+    }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>SIGKILL (the process and any children), then waits until it is gone.</summary>
     public async Task KillAsync()

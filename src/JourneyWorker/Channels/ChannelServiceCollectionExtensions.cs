@@ -18,7 +18,16 @@ public static class ChannelServiceCollectionExtensions
     public static IServiceCollection AddChannels(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateOnStart();
+        services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section)
+            .PostConfigure<IHostEnvironment>((options, environment) =>
+            {
+                // Resolved once, so that the start-up check and the sender read the same file.
+                if (options.Smtp.HasTrustedCertificate)
+                {
+                    options.Smtp.TrustedCertificateFile = Path.GetFullPath(options.Smtp.TrustedCertificateFile!, environment.ContentRootPath);
+                }
+            })
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EmailOptions>, EmailOptionsValidator>();
         services.AddOptions<PushOptions>().BindConfiguration(PushOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PushOptions>, PushOptionsValidator>();

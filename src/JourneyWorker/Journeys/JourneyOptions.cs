@@ -7,11 +7,14 @@ public sealed class JourneyOptions
 {
     public const string Section = "Journeys";
 
-    /// <summary>The zone of send windows and waits until a time of day for a profile without a (known) timeZone attribute: an IANA name.</summary>
+    /// <summary>
+    /// An IANA name: the zone of send windows and waits until a time of day for a profile without a (known) timeZone
+    /// attribute, and of the wall-clock times of daily, weekly and cron Read Audience schedules (which name no zone).
+    /// </summary>
     public string DefaultTimeZone { get; set; } = "UTC";
 }
 
-/// <summary>An unknown default zone would make every profile-local send fall back to nothing: refuse to start instead.</summary>
+/// <summary>An unknown default zone would make every profile-local send and every schedule go wrong: refuse to start instead.</summary>
 public sealed class JourneyOptionsValidator : IValidateOptions<JourneyOptions>
 {
     public ValidateOptionsResult Validate(string? name, JourneyOptions options) =>

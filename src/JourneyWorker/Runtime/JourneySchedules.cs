@@ -12,7 +12,10 @@ namespace JourneyWorker.Runtime;
 /// per live (or test-mode) version — in memory on SQLite, in the clustered store on PostgreSQL, so that each
 /// occurrence fires on exactly one worker, and a read cut off by a dying worker is run again on another. Misfires
 /// (every worker down when a read was due): a once-read fires as soon as a worker is back; a daily, weekly or cron
-/// read fires once for what was missed, then keeps its times.
+/// read fires once for what was missed, then keeps its times. Daily, weekly and cron times are wall-clock times in
+/// Journeys:DefaultTimeZone (a schedule names no zone of its own): 09:00 stays 09:00 across daylight saving changes; a
+/// time the spring change skips fires when the clocks resume (02:30 becomes 03:00), and one the autumn change repeats
+/// fires once, the first time.
 /// </summary>
 public sealed partial class JourneySchedules(
     ISchedulerFactory schedulers,
@@ -20,6 +23,7 @@ public sealed partial class JourneySchedules(
     JourneyCatalog catalog,
     JourneyConnections connections,
     IOptions<RuntimeOptions> options,
+    ProfileTimeZones zones,
     TimeProvider time,
     ILogger<JourneySchedules> logger) : IHostedService
 {
@@ -27,6 +31,9 @@ public sealed partial class JourneySchedules(
     public const string ClusteredScheduler = "journeyworker-schedules";
 
     private bool Clustered => connections.Provider == StorageProvider.PostgreSql;
+
+    /// <summary>The zone of recurring schedules: Journeys:DefaultTimeZone (checked at start: JourneyOptionsValidator).</summary>
+    private TimeZoneInfo Zone => zones.Default;
 
     private async Task<IScheduler> ReadsAsync(CancellationToken cancellationToken) => Clustered
         ? await schedulers.LookupScheduler(ClusteredScheduler, cancellationToken)
@@ -42,7 +49,7 @@ public sealed partial class JourneySchedules(
 
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         var poll = JobBuilder.Create<PollDueInstancesJob>().WithIdentity(PollDueInstancesJob.Key).Build();
-        var trigger = TriggerBuilder.Create().WithIdentity("poll-due-instances", "runtime").StartAt(time.GetUtcNow())
+        var trigger = TriggerBuilder.Create(time).WithIdentity("poll-due-instances", "runtime").StartAt(time.GetUtcNow())
             .WithSimpleSchedule(s => s.WithInterval(options.Value.PollInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
             .Build();
         await scheduler.ScheduleJob(poll, trigger, new ScheduleJobOptions { Replace = true }, cancellationToken);
@@ -55,8 +62,10 @@ public sealed partial class JourneySchedules(
         var reads = await ReadsAsync(cancellationToken);
         foreach (var id in versions)
         {
-            // Another worker of the cluster may have scheduled it already: its trigger (and next fire time) stays.
-            if (Clustered && await reads.GetJobDetail(JobKeyFor(id), cancellationToken) is not null)
+            // Another worker of the cluster may have scheduled it already: its trigger (and next fire time) stays, unless
+            // it counts in another zone (Journeys:DefaultTimeZone was changed): then the times are made again in this one.
+            if (Clustered && await reads.GetJobDetail(JobKeyFor(id), cancellationToken) is not null
+                && !await InAnotherZoneAsync(reads, id, cancellationToken))
             {
                 continue;
             }
@@ -65,6 +74,10 @@ public sealed partial class JourneySchedules(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Whether the version's stored trigger is a recurring one made in a zone other than today's setting.</summary>
+    private async Task<bool> InAnotherZoneAsync(IScheduler reads, Guid versionId, CancellationToken cancellationToken) =>
+        await reads.GetTrigger(TriggerKeyFor(versionId), cancellationToken) is ICronTrigger cron && cron.TimeZone.Id != Zone.Id;
 
     /// <summary>(Re)creates the Read Audience trigger of a version that starts with readAudience.</summary>
     public async Task ScheduleAsync(JourneyDbContext db, Guid versionId, CancellationToken cancellationToken)
@@ -98,12 +111,13 @@ public sealed partial class JourneySchedules(
             .UsingJobData(ReadAudienceJob.VersionKey, versionId.ToString())
             .UsingJobData(ReadAudienceJob.TestOnlyKey, test ? "true" : "false")
             .Build();
-        var trigger = TriggerBuilder.Create().WithIdentity($"read-audience-{versionId:N}", "journeys");
+        // On the engine's clock: a builder left to itself starts a recurring schedule from the system's "now".
+        var trigger = TriggerBuilder.Create(time).WithIdentity(TriggerKeyFor(versionId));
         var now = time.GetUtcNow();
         trigger = (test ? "once" : schedule.Frequency ?? "once") switch
         {
-            "daily" => trigger.WithCronSchedule(DailyCron(schedule.At ?? now), Recurring),
-            "weekly" => trigger.WithCronSchedule(WeeklyCron(schedule.At ?? now), Recurring),
+            "daily" => trigger.WithCronSchedule(DailyCron(schedule.At ?? now, Zone), Recurring),
+            "weekly" => trigger.WithCronSchedule(WeeklyCron(schedule.At ?? now, Zone), Recurring),
             "cron" => trigger.WithCronSchedule(schedule.Cron!, Recurring),
             _ => trigger.StartAt(!test && schedule.At is { } at && at > now ? at : now)
                 .WithSimpleSchedule(s => s.WithMisfireInstruction(SimpleTriggerMisfireInstruction.FireNow)),
@@ -122,21 +136,25 @@ public sealed partial class JourneySchedules(
         await scheduler.DeleteJob(JobKeyFor(versionId), cancellationToken);
     }
 
-    private static void Recurring(CronScheduleBuilder cron) =>
-        cron.InTimeZone(TimeZoneInfo.Utc).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed);
+    private void Recurring(CronScheduleBuilder cron) =>
+        cron.InTimeZone(Zone).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed);
 
     private static JobKey JobKeyFor(Guid versionId) => new($"read-audience-{versionId:N}", "journeys");
 
-    private static string DailyCron(DateTimeOffset at)
+    private static TriggerKey TriggerKeyFor(Guid versionId) => new($"read-audience-{versionId:N}", "journeys");
+
+    /// <summary>Every day at the wall-clock time <paramref name="at"/> shows in <paramref name="zone"/>.</summary>
+    internal static string DailyCron(DateTimeOffset at, TimeZoneInfo zone)
     {
-        var utc = at.ToUniversalTime();
-        return $"{utc.Second} {utc.Minute} {utc.Hour} * * ?";
+        var local = TimeZoneInfo.ConvertTime(at, zone);
+        return $"{local.Second} {local.Minute} {local.Hour} * * ?";
     }
 
-    private static string WeeklyCron(DateTimeOffset at)
+    /// <summary>Every week on the weekday and at the wall-clock time <paramref name="at"/> shows in <paramref name="zone"/>.</summary>
+    internal static string WeeklyCron(DateTimeOffset at, TimeZoneInfo zone)
     {
-        var utc = at.ToUniversalTime();
-        return $"{utc.Second} {utc.Minute} {utc.Hour} ? * {(int)utc.DayOfWeek + 1}";
+        var local = TimeZoneInfo.ConvertTime(at, zone);
+        return $"{local.Second} {local.Minute} {local.Hour} ? * {(int)local.DayOfWeek + 1}";
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Read Audience scheduled for journey version {VersionId} ({Frequency})")]

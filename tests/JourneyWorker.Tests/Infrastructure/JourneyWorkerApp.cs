@@ -19,6 +19,7 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
     public const string IngestKey = "test-ingest-key-0123456789";
 
     private readonly Dictionary<string, string?> _settings = [];
+    private readonly List<Action<IServiceCollection>> _services = [];
     private TestDatabase? _database;
     private bool _ownsDatabase = true;
     private int _cleanedUp;
@@ -45,6 +46,13 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
     public JourneyWorkerApp With(string key, string? value)
     {
         _settings[key] = value;
+        return this;
+    }
+
+    /// <summary>Adds services before the host starts (a log capture, for instance); the service's own stay.</summary>
+    public JourneyWorkerApp WithServices(Action<IServiceCollection> configure)
+    {
+        _services.Add(configure);
         return this;
     }
 
@@ -99,6 +107,7 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Time);
             ConfigureTestServices(services);
+            _services.ForEach(configure => configure(services));
         });
     }
 

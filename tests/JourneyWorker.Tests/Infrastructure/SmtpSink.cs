@@ -16,8 +16,8 @@ using SmtpServer.Storage;
 
 namespace JourneyWorker.Tests.Infrastructure;
 
-/// <summary>One message as the sink received it.</summary>
-public sealed record ReceivedMail(Guid SessionId, string From, IReadOnlyList<string> To, MimeMessage Message);
+/// <summary>One message as the sink received it; <paramref name="Secure"/>: over TLS.</summary>
+public sealed record ReceivedMail(Guid SessionId, string From, IReadOnlyList<string> To, MimeMessage Message, bool Secure);
 
 /// <summary>
 /// A real SMTP server (SmtpServer 11) on 127.0.0.1 and an ephemeral port that records what it receives.
@@ -50,15 +50,33 @@ public sealed class SmtpSink : IAsyncDisposable
     public IReadOnlyList<ReceivedMail> Messages => [.. _messages];
 
     /// <summary>Starts the sink; with a username it requires AUTH (PLAIN/LOGIN, allowed without TLS) with these credentials.</summary>
-    public static async Task<SmtpSink> StartAsync(string? username = null, string? password = null, CancellationToken cancellationToken = default)
+    public static Task<SmtpSink> StartAsync(string? username = null, string? password = null, CancellationToken cancellationToken = default) =>
+        StartAsync(username, password, null, implicitTls: false, cancellationToken);
+
+    /// <summary>
+    /// Starts a sink that speaks TLS with <paramref name="certificate"/> (which must hold its private key): from the first
+    /// byte when <paramref name="implicitTls"/> (SMTPS, what SslOnConnect expects), else after STARTTLS, which it offers.
+    /// </summary>
+    public static Task<SmtpSink> StartTlsAsync(X509Certificate2 certificate, bool implicitTls, CancellationToken cancellationToken = default) =>
+        StartAsync(null, null, certificate, implicitTls, cancellationToken);
+
+    private static async Task<SmtpSink> StartAsync(string? username, string? password, X509Certificate2? certificate, bool implicitTls, CancellationToken cancellationToken)
     {
         var sink = new SmtpSink();
         var listeners = new NoDelayListenerFactory();
         var options = new SmtpServerOptionsBuilder()
             .ServerName("sink.test")
-            .Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, 0))
-                .AuthenticationRequired(username is not null)
-                .AllowUnsecureAuthentication(username is not null))
+            .Endpoint(e =>
+            {
+                e.Endpoint(new IPEndPoint(IPAddress.Loopback, 0))
+                    .AuthenticationRequired(username is not null)
+                    .AllowUnsecureAuthentication(username is not null)
+                    .IsSecure(implicitTls);
+                if (certificate is not null)
+                {
+                    e.Certificate(certificate).SupportedSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13);
+                }
+            })
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(listeners);
@@ -75,10 +93,10 @@ public sealed class SmtpSink : IAsyncDisposable
         return sink;
     }
 
-    /// <summary>The next DATA is answered with this reply (e.g. 451 or 550) and not stored; queue several for several messages.</summary>
     /// <summary>Runs when a message has been taken, before the sender hears the 250: the moment between a send and its commit.</summary>
     public Func<ReceivedMail, Task>? OnReceived { get; set; }
 
+    /// <summary>The next DATA is answered with this reply (e.g. 451 or 550) and not stored; queue several for several messages.</summary>
     public void ReplyNext(int code, string text = "scripted reply") => _scripted.Enqueue(new SmtpResponse((SmtpReplyCode)code, text));
 
     /// <summary>Polls until <paramref name="count"/> messages have arrived or the deadline passes.</summary>
@@ -136,7 +154,7 @@ public sealed class SmtpSink : IAsyncDisposable
             }
             using var stream = new MemoryStream(buffer.ToArray());
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
-            var mail = new ReceivedMail(context.SessionId, Address(transaction.From), [.. transaction.To.Select(Address)], message);
+            var mail = new ReceivedMail(context.SessionId, Address(transaction.From), [.. transaction.To.Select(Address)], message, context.Pipe.IsSecure);
             sink._messages.Enqueue(mail);
             if (sink.OnReceived is { } received)
             {

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 using MimeKit;
 
@@ -41,6 +43,13 @@ public sealed class SmtpOptions
 
     public string? Password { get; set; }
 
+    /// <summary>
+    /// The SMTP server's own certificate (PEM or DER), trusted instead of the system's CAs: the connection succeeds only if
+    /// the server presents exactly this certificate (a pin; for self-signed or private-CA relays). Relative paths resolve
+    /// against the content root. Needs <see cref="Security"/> StartTls or SslOnConnect.
+    /// </summary>
+    public string? TrustedCertificateFile { get; set; }
+
     /// <summary>Persistent connections kept open; also the number of messages in flight at once.</summary>
     [Range(1, 64)]
     public int PoolSize { get; set; } = 4;
@@ -58,6 +67,11 @@ public sealed class SmtpOptions
     public TimeSpan IdleCheck { get; set; } = TimeSpan.FromSeconds(30);
 
     public bool HasHost => !string.IsNullOrWhiteSpace(Host);
+
+    public bool HasTrustedCertificate => !string.IsNullOrWhiteSpace(TrustedCertificateFile);
+
+    /// <summary>The pinned certificate; throws (file missing, not a certificate) as the start-up check reports.</summary>
+    internal X509Certificate2 LoadTrustedCertificate() => X509CertificateLoader.LoadCertificateFromFile(TrustedCertificateFile!);
 }
 
 /// <summary>Data annotations on both levels plus address syntax, so a bad From fails at start, not at the first send.</summary>
@@ -76,7 +90,34 @@ internal sealed class EmailOptionsValidator : IValidateOptions<EmailOptions>
         {
             errors.Add($"Email:ReplyTo '{options.ReplyTo}' is not a valid address.");
         }
+        TrustedCertificate(options.Smtp, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>A pin that cannot be read would make every send fail with a handshake error: say so at start instead.</summary>
+    private static void TrustedCertificate(SmtpOptions smtp, List<string> errors)
+    {
+        if (!smtp.HasTrustedCertificate)
+        {
+            return;
+        }
+        if (smtp.Security == SmtpSecurity.None)
+        {
+            errors.Add("Email:Smtp:TrustedCertificateFile is set but Email:Smtp:Security is None, so no certificate would ever be checked: set Security to StartTls or SslOnConnect.");
+        }
+        if (!File.Exists(smtp.TrustedCertificateFile))
+        {
+            errors.Add($"Email:Smtp:TrustedCertificateFile '{smtp.TrustedCertificateFile}' does not exist.");
+            return;
+        }
+        try
+        {
+            using var certificate = smtp.LoadTrustedCertificate();
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            errors.Add($"Email:Smtp:TrustedCertificateFile '{smtp.TrustedCertificateFile}' is not a readable X.509 certificate (PEM or DER): {ex.Message}");
+        }
     }
 
     internal static void Annotations(object target, string prefix, List<string> errors)

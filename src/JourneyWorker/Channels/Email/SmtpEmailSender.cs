@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -11,7 +14,8 @@ namespace JourneyWorker.Channels.Email;
 /// <summary>
 /// Sends through a small pool of persistent SMTP connections. Each connection runs over a socket we
 /// open ourselves with TCP_NODELAY, because MailKit leaves Nagle on and that costs a delayed-ACK stall
-/// (~40 ms) per message on a persistent connection.
+/// (~40 ms) per message on a persistent connection. TLS (StartTls, SslOnConnect) runs over that socket; the server's
+/// certificate is checked against the system's CAs, or, with Email:Smtp:TrustedCertificateFile, must be exactly that one.
 /// </summary>
 public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
 {
@@ -20,6 +24,7 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
     private readonly ILogger<SmtpEmailSender> _logger;
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentBag<Connection> _idle = [];
+    private readonly X509Certificate2? _trusted;
     private bool _disposed;
 
     public SmtpEmailSender(IOptions<EmailOptions> options, TimeProvider time, ILogger<SmtpEmailSender> logger)
@@ -28,6 +33,8 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
         _time = time;
         _logger = logger;
         _slots = new SemaphoreSlim(_options.Smtp.PoolSize, _options.Smtp.PoolSize);
+        // Checked at start (EmailOptionsValidator); read once here, not per connection.
+        _trusted = _options.Smtp.HasTrustedCertificate ? _options.Smtp.LoadTrustedCertificate() : null;
     }
 
     public async Task<SendResult> SendAsync(EmailMessage message, CancellationToken cancellationToken)
@@ -90,11 +97,15 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
             await connection.DisposeAsync().ConfigureAwait(false);
         }
         _slots.Dispose();
+        _trusted?.Dispose();
     }
 
     private static bool IsConnectionProblem(Exception ex) =>
         ex is IOException or SocketException or SmtpProtocolException or ServiceNotConnectedException
-            or AuthenticationException or OperationCanceledException or TimeoutException or SslHandshakeException;
+            or AuthenticationException or OperationCanceledException or TimeoutException or SslHandshakeException
+            // MailKit's answer when StartTls is configured and the server does not offer STARTTLS: never fall back to
+            // plain text; the message waits until the server (or the setting) is fixed.
+            or NotSupportedException;
 
     /// <summary>Returns a usable connection to the pool, or closes it once it has carried its quota.</summary>
     private void Release(ref Connection? connection)
@@ -138,6 +149,10 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
     {
         var smtp = _options.Smtp;
         var client = new SmtpClient { Timeout = (int)smtp.Timeout.TotalMilliseconds };
+        if (_trusted is not null)
+        {
+            client.ServerCertificateValidationCallback = IsTrusted;
+        }
         var socket = CreateSocket();
         try
         {
@@ -160,6 +175,22 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The pin: exactly the configured certificate, whatever the chain or name says (a self-signed relay has neither), and
+    /// nothing else, not even a certificate the system trusts.
+    /// </summary>
+    private bool IsTrusted(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(_trusted!.RawData))
+        {
+            return true;
+        }
+        LogNotPinned(_logger, _options.Smtp.Host!, _options.Smtp.Port,
+            certificate is null ? "none" : Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)),
+            _trusted!.GetCertHashString(HashAlgorithmName.SHA256), _options.Smtp.TrustedCertificateFile!);
+        return false;
     }
 
     /// <summary>Dual-mode where the OS has IPv6; Nagle off (see the class comment).</summary>
@@ -202,6 +233,10 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Opened SMTP connection to {Host}:{Port}")]
     private static partial void LogConnected(ILogger logger, string host, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "SMTP server {Host}:{Port} presented certificate SHA-256 {Presented}, not {Trusted} from {File}: connection refused")]
+    private static partial void LogNotPinned(ILogger logger, string host, int port, string presented, string trusted, string file);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "E-mail {MessageId} refused before sending: {Reason}")]
     private static partial void LogRefused(ILogger logger, string messageId, string reason);

@@ -16,8 +16,8 @@ using SmtpServer.Storage;
 
 namespace JourneyWorker.Tests.Infrastructure;
 
-/// <summary>One message as the sink received it.</summary>
-public sealed record ReceivedMail(Guid SessionId, string From, IReadOnlyList<string> To, MimeMessage Message);
+/// <summary>One message as the sink received it: envelope sender and recipients, the parsed message and its bytes as sent.</summary>
+public sealed record ReceivedMail(Guid SessionId, string From, IReadOnlyList<string> To, MimeMessage Message, byte[] Raw);
 
 /// <summary>
 /// A real SMTP server (SmtpServer 11) on 127.0.0.1 and an ephemeral port that records what it receives.
@@ -134,9 +134,10 @@ public sealed class SmtpSink : IAsyncDisposable
                 Interlocked.Increment(ref sink._rejected);
                 return reply;
             }
-            using var stream = new MemoryStream(buffer.ToArray());
+            var raw = buffer.ToArray();
+            using var stream = new MemoryStream(raw);
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
-            var mail = new ReceivedMail(context.SessionId, Address(transaction.From), [.. transaction.To.Select(Address)], message);
+            var mail = new ReceivedMail(context.SessionId, Address(transaction.From), [.. transaction.To.Select(Address)], message, raw);
             sink._messages.Enqueue(mail);
             if (sink.OnReceived is { } received)
             {

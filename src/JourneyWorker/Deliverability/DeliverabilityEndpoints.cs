@@ -60,7 +60,7 @@ public static class DeliverabilityEndpoints
     }
 
     private static async Task<Results<Ok<List<SuppressionResponse>>, ValidationProblem>> ListAsync(
-        Suppressions suppressions, CancellationToken cancellationToken, int? limit = null)
+        Suppressions suppressions, int? limit, CancellationToken cancellationToken)
     {
         if (limit is < 1 or > MaxListLimit)
         {

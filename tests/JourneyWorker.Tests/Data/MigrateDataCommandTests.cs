@@ -97,7 +97,7 @@ public sealed class MigrateDataCommandTests
             Assert.Equal(expected.Where(c => table.Table != "JourneyInstances" || c is not ("LeaseOwner" or "LeaseUntil")), table.Columns.Select(c => c.Name));
         }
 
-        Assert.Equal(["FrequencyRules", "InstanceSteps", "JourneyInstances", "MessageReactions", "OutboxMessages", "ProfileIdentities", "Profiles", "PushTokens", "TrackedLinks"],
+        Assert.Equal(["EmailFeedback", "FrequencyRules", "InstanceSteps", "JourneyInstances", "MessageReactions", "OutboxMessages", "ProfileIdentities", "Profiles", "PushTokens", "TrackedLinks"],
             plan.Where(t => t.IdentityColumn == "Id").Select(t => t.Table).Order());
         var waitOverride = plan.Single(t => t.Table == "JourneyVersions").Columns.Single(c => c.Name == "WaitOverride");
         Assert.Equal((NpgsqlTypes.NpgsqlDbType.Interval, true), (waitOverride.Type, waitOverride.Nullable));

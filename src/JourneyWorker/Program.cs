@@ -3,6 +3,7 @@ using JourneyWorker.Audiences;
 using JourneyWorker.Channels;
 using JourneyWorker.Data;
 using JourneyWorker.Definitions;
+using JourneyWorker.Deliverability;
 using JourneyWorker.Events;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys;
@@ -41,6 +42,11 @@ if (ValidateCommand.IsRequested(args))
     return await ValidateCommand.RunAsync(args);
 }
 
+if (DkimKeygenCommand.IsRequested(args))
+{
+    return await DkimKeygenCommand.RunAsync(args);
+}
+
 // appsettings are read at start only: reload-on-change would put an inotify watch on the whole
 // content root, and with the database under it (data/ by default) every WAL write wakes the watcher.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"] });
@@ -62,6 +68,7 @@ builder.Services.AddAudiences();
 builder.Services.AddEventConfigs();
 builder.Services.AddChannels();
 builder.Services.AddTracking();
+builder.Services.AddDeliverability();
 builder.Services.AddRuntime(builder.Configuration);
 builder.Services.AddJourneys();
 builder.Services.AddEventIntake();
@@ -83,6 +90,7 @@ app.MapJourneys();
 app.MapFrequencyRules();
 app.MapEventIntake();
 app.MapTracking();
+app.MapDeliverability();
 
 await app.RunAsync();
 return 0;

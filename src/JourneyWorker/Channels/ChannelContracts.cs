@@ -1,8 +1,11 @@
 namespace JourneyWorker.Channels;
 
-/// <summary>One rendered e-mail. <paramref name="MessageId"/> has no angle brackets, e.g. "j12.first@journeyworker".</summary>
+/// <summary>
+/// One rendered e-mail. <paramref name="MessageId"/> has no angle brackets, e.g. "k5bq3xw2m4ja7r2c.12.first@shop.example";
+/// <paramref name="ReturnPath"/> is the envelope sender (where bounces go), null for the SMTP client's default (From).
+/// </summary>
 public sealed record EmailMessage(string MessageId, string To, string Subject, string Html, string? Text,
-    IReadOnlyDictionary<string, string> Headers);
+    IReadOnlyDictionary<string, string> Headers, string? ReturnPath = null);
 
 /// <summary>One rendered push notification for a single device token.</summary>
 public sealed record PushMessage(string MessageId, string Token, string Platform, string Title, string Body,

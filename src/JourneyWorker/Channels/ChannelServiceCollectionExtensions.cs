@@ -33,6 +33,8 @@ public static class ChannelServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<PushOptions>, PushOptionsValidator>();
 
         services.AddSingleton<TemplateRenderer>();
+        services.AddSingleton<MessageIds>();
+        services.AddSingleton<EmailSigning>();
 
         services.AddSingleton<SmtpEmailSender>();
         services.AddSingleton<PickupEmailSender>();

@@ -193,15 +193,36 @@ public sealed class MessageReaction
 }
 
 /// <summary>
-/// An address that unsubscribed: never mailed again, whichever profile carries it. Kept as a hash so
-/// that the list survives forgetting a person without keeping their address.
+/// An address that is never mailed again, whichever profile carries it: it unsubscribed, bounced hard, complained or
+/// bounced soft too often. Keyed by a hash so that the entry survives forgetting a person: forgetting clears
+/// <see cref="Address"/> and keeps the hash.
 /// </summary>
 public sealed class EmailSuppression
 {
     /// <summary>SHA-256 (hex) of the trimmed, lower-cased address.</summary>
     public required string AddressHash { get; set; }
     public DateTime At { get; set; }
+    /// <summary>unsubscribed, hardBounce, complaint or softBounces (<see cref="Deliverability.SuppressionReasons"/>).</summary>
     public required string Reason { get; set; }
+    /// <summary>The address as reported, for the operator's list; null once its person is forgotten (and on entries older than this column).</summary>
+    public string? Address { get; set; }
+    /// <summary>What caused it, e.g. the DSN status "5.1.1" or the ARF feedback type.</summary>
+    public string? Detail { get; set; }
+}
+
+/// <summary>
+/// One bounce or complaint reported for an address (by hash, like suppressions): soft bounces are counted from
+/// these, and the send they name (when known) is kept so that the same report twice counts once.
+/// </summary>
+public sealed class EmailFeedback
+{
+    public long Id { get; set; }
+    public required string AddressHash { get; set; }
+    /// <summary>hardBounce, softBounce or complaint (<see cref="Deliverability.FeedbackKinds"/>).</summary>
+    public required string Kind { get; set; }
+    public long? OutboxMessageId { get; set; }
+    public string? Detail { get; set; }
+    public DateTime At { get; set; }
 }
 
 /// <summary>

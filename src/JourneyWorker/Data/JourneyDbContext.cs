@@ -35,6 +35,7 @@ public class JourneyDbContext : DbContext
     public DbSet<MessageReaction> MessageReactions => Set<MessageReaction>();
     public DbSet<EmailSuppression> EmailSuppressions => Set<EmailSuppression>();
     public DbSet<FrequencyRule> FrequencyRules => Set<FrequencyRule>();
+    public DbSet<EmailFeedback> EmailFeedback => Set<EmailFeedback>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -102,7 +103,13 @@ public class JourneyDbContext : DbContext
         });
         modelBuilder.Entity<TrackedLink>().HasIndex(l => new { l.OutboxMessageId, l.Index }).IsUnique();
         modelBuilder.Entity<MessageReaction>().HasIndex(r => new { r.OutboxMessageId, r.Kind }).IsUnique();
-        modelBuilder.Entity<EmailSuppression>().HasKey(s => s.AddressHash);
+        modelBuilder.Entity<EmailSuppression>(e =>
+        {
+            e.HasKey(s => s.AddressHash);
+            e.HasIndex(s => s.At);
+        });
+        // Soft bounces of an address within a window; the same report of the same send twice.
+        modelBuilder.Entity<EmailFeedback>().HasIndex(f => new { f.AddressHash, f.Kind, f.At });
         modelBuilder.Entity<Conversion>(e =>
         {
             e.HasKey(c => c.InstanceId);

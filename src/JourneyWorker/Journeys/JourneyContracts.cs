@@ -17,8 +17,12 @@ public sealed record JourneyResponse(
 
 public sealed record TestModeRequest(bool Enabled, string? WaitOverride);
 
-/// <summary>A node's counts: its steps by outcome, the instances waiting at it now, and the conversions attributed to it (a message node).</summary>
-public sealed record NodeReport(int Entered, int Succeeded, int Failed, int TimedOut, int Skipped, int WaitingNow = 0, int Conversions = 0);
+/// <summary>
+/// A node's counts: its steps by outcome, the instances waiting at it now, the conversions attributed to it (a message
+/// node), and its messages reported bounced (hard or soft) or as spam.
+/// </summary>
+public sealed record NodeReport(int Entered, int Succeeded, int Failed, int TimedOut, int Skipped, int WaitingNow = 0, int Conversions = 0,
+    int Bounced = 0, int Complained = 0);
 
 public sealed record InstanceCounts(int Active, int Waiting, int Completed, int Failed, int Exited);
 

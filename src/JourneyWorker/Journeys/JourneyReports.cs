@@ -1,4 +1,5 @@
 using JourneyWorker.Data;
+using JourneyWorker.Deliverability;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Runtime.Store;
 using Microsoft.EntityFrameworkCore;
@@ -38,14 +39,17 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, 
         }
         var waiting = await store.WaitingPerNodeAsync(journeyId, cancellationToken);
         var conversions = await store.ConversionsPerNodeAsync(journeyId, cancellationToken);
-        var byNode = steps.ToLookup(s => s.NodeId, StringComparer.Ordinal);
+        // Bounces and complaints are reactions on the node's messages; a message counts once for each.
+        var feedback = await store.ReactionCountsAsync(journeyId, [FeedbackReactions.Bounced, FeedbackReactions.Complained], cancellationToken);
+        var byNode = steps.Concat(feedback).ToLookup(s => s.NodeId, StringComparer.Ordinal);
         var nodes = new Dictionary<string, NodeReport>(StringComparer.Ordinal);
         // The newest version's nodes first, then any node only older versions had or that only history names.
         foreach (var id in nodeIds.Concat(steps.Select(s => s.NodeId)).Concat(waiting.Keys).Distinct(StringComparer.Ordinal))
         {
             int Count(string outcome) => byNode[id].Where(s => s.Outcome == outcome).Sum(s => s.Count);
             nodes[id] = new NodeReport(Count(StepOutcome.Entered), Count(StepOutcome.Succeeded), Count(StepOutcome.Failed), Count(StepOutcome.TimedOut),
-                Count(StepOutcome.Skipped), waiting.GetValueOrDefault(id), conversions.GetValueOrDefault(id));
+                Count(StepOutcome.Skipped), waiting.GetValueOrDefault(id), conversions.GetValueOrDefault(id),
+                Count(FeedbackReactions.Bounced), Count(FeedbackReactions.Complained));
         }
 
         var byStatus = await store.InstancesPerStatusAsync(journeyId, cancellationToken);

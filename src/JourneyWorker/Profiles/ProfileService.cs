@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
+using JourneyWorker.Deliverability;
+using JourneyWorker.Runtime;
 using JourneyWorker.Runtime.Store;
 using Microsoft.EntityFrameworkCore;
 
@@ -154,6 +156,17 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
             {
                 var literal = System.Text.Json.JsonSerializer.Serialize(value);
                 await db.StoredEvents.Where(e => e.ProfileId == null && e.Payload.Contains(literal)).ExecuteDeleteAsync(cancellationToken);
+            }
+            // Its addresses stay suppressed (never mailed again), but only by hash.
+            var profile = await db.Profiles.AsNoTracking().Include(p => p.Identities).FirstOrDefaultAsync(p => p.Id == profileId, cancellationToken);
+            if (profile is not null)
+            {
+                var addresses = profile.Identities.Where(i => i.Namespace == "email").Select(i => i.Value).ToList();
+                if (ProfileAddresses.Email(profile) is { } address)
+                {
+                    addresses.Add(address);
+                }
+                await Suppressions.ForgetAddressesAsync(db, addresses, cancellationToken);
             }
             await db.PushTokens.Where(t => t.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
             await db.ProfileIdentities.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);

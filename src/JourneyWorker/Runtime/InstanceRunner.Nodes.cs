@@ -39,7 +39,7 @@ public sealed partial class InstanceRunner
     }
 
     /// <summary>Moves the run on until it waits, ends or has a message to send.</summary>
-    private void Advance(InstanceRun run, IReadOnlySet<string> suppressed)
+    private void Advance(InstanceRun run, IReadOnlyDictionary<string, string> suppressed)
     {
         var instance = run.Instance;
         var journey = run.Journey!;

@@ -169,7 +169,7 @@ public sealed partial class InstanceRunner(
         }
     }
 
-    private void Start(InstanceRun run, IReadOnlySet<string> suppressed)
+    private void Start(InstanceRun run, IReadOnlyDictionary<string, string> suppressed)
     {
         var instance = run.Instance;
         if (instance.DueAt is { } due)

@@ -1,8 +1,10 @@
 using System.Text.Json.Nodes;
 using JourneyWorker.Channels;
+using JourneyWorker.Channels.Email;
 using JourneyWorker.Channels.Templates;
 using JourneyWorker.Channels.Webhooks;
 using JourneyWorker.Data;
+using JourneyWorker.Deliverability;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Tracking;
@@ -36,13 +38,16 @@ public sealed partial class MessageDispatcher(
     TemplateRenderer templates,
     MessageDecorator decorator,
     ProfileTimeZones zones,
+    MessageIds messageIds,
+    ReturnPaths returnPaths,
     JourneyMetrics metrics)
 {
     /// <summary>
     /// Continue or Stop when the node was settled without sending (Stop also when the send waits for its window to
-    /// open); Send when <see cref="InstanceRun.PendingSend"/> is set.
+    /// open); Send when <see cref="InstanceRun.PendingSend"/> is set. <paramref name="suppressedAddresses"/>: the
+    /// suppression reason by address key (<see cref="ProfileAddresses.SuppressionKey"/>).
     /// </summary>
-    public Flow Prepare(InstanceRun run, NodeDefinition node, IReadOnlySet<string> suppressedAddresses)
+    public Flow Prepare(InstanceRun run, NodeDefinition node, IReadOnlyDictionary<string, string> suppressedAddresses)
     {
         var channel = node.Type!;
         if (!run.Outbox.TryGetValue(node.Id!, out var outbox))
@@ -61,7 +66,8 @@ public sealed partial class MessageDispatcher(
                 Channel = channel,
                 // A webhook call is no message to the person: frequency rules neither cap nor count it.
                 Category = channel == NodeTypes.Webhook ? MessageCategory.Transactional : node.Category ?? MessageCategory.Marketing,
-                MessageId = MessageIds.For(run.Instance.Id, node.Id!),
+                // Drawn once, here: the row is durable before the message leaves, and every retry reads it back.
+                MessageId = messageIds.For(run.Instance.Id, node.Id!),
                 Status = OutboxStatus.Pending,
                 CreatedAt = run.Now.UtcDateTime,
             };
@@ -141,7 +147,9 @@ public sealed partial class MessageDispatcher(
             {
                 var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
                 var html = decorator.DecorateEmail(body, send.Outbox.Id, headers);
-                return await email.SendAsync(new EmailMessage(send.Outbox.MessageId, send.To!, send.Subject, html, send.Text, headers), cancellationToken);
+                BulkHeaders(run, send.Node, headers);
+                return await email.SendAsync(
+                    new EmailMessage(send.Outbox.MessageId, send.To!, send.Subject, html, send.Text, headers, returnPaths.For(send.Outbox.Id)), cancellationToken);
             }
             return await SendPushAsync(run, send, cancellationToken);
         }
@@ -220,11 +228,23 @@ public sealed partial class MessageDispatcher(
         return Flow.Continue;
     }
 
-    private static string? SuppressionReason(InstanceRun run, string channel, IReadOnlySet<string> suppressedAddresses) => channel switch
+    /// <summary>
+    /// What mailbox providers expect of bulk mail besides the unsubscribe headers: List-Id (RFC 2919) naming the journey
+    /// (its id only: a journey's name is internal), and Feedback-ID, by which Gmail's feedback loop reports complaints
+    /// per journey and node.
+    /// </summary>
+    private void BulkHeaders(InstanceRun run, NodeDefinition node, Dictionary<string, string> headers)
+    {
+        var journey = run.Journey!.Version.JourneyId.ToString("N");
+        headers["List-Id"] = $"<{journey}.{messageIds.Domain}>";
+        headers["Feedback-ID"] = $"{MessageIds.SafeNodeId(node.Id!)}:{journey}:journeyworker:{messageIds.Domain}";
+    }
+
+    private static string? SuppressionReason(InstanceRun run, string channel, IReadOnlyDictionary<string, string> suppressedAddresses) => channel switch
     {
         NodeTypes.Email when !run.Profile!.ConsentEmail => "E-mail consent is withdrawn.",
-        NodeTypes.Email when run.EmailAddress is { } address && suppressedAddresses.Contains(ProfileAddresses.SuppressionKey(address))
-            => "The address unsubscribed.",
+        NodeTypes.Email when run.EmailAddress is { } address && suppressedAddresses.TryGetValue(ProfileAddresses.SuppressionKey(address), out var reason)
+            => SuppressionReasons.Describe(reason),
         NodeTypes.Push when !run.Profile!.ConsentPush => "Push consent is withdrawn.",
         _ => null,
     };
@@ -276,16 +296,6 @@ public sealed partial class MessageDispatcher(
             ["version"] = run.Journey.Version.Version,
         };
         return new TemplateModel(profile, (JsonObject)run.Events.DeepClone(), journey, (JsonObject)run.Webhooks.DeepClone());
-    }
-}
-
-public static class MessageIds
-{
-    /// <summary>Stable per (instance, node): the same message id on every attempt, so a resend is recognisable.</summary>
-    public static string For(long instanceId, string nodeId)
-    {
-        var safe = new string([.. nodeId.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' ? ch : '-')]);
-        return $"{instanceId}.{safe}@journeyworker";
     }
 }
 

@@ -1,4 +1,5 @@
 using JourneyWorker.Data;
+using JourneyWorker.Deliverability;
 using JourneyWorker.Runtime;
 using JourneyWorker.Runtime.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -81,7 +82,7 @@ public static class TrackingEndpoints
     }
 
     private static async Task<Results<ContentHttpResult, NotFound>> UnsubscribeAsync(
-        string token, TrackingTokens tokens, InstanceStore store, JourneyDbContext db, ReactionService reactions, TimeProvider time,
+        string token, TrackingTokens tokens, InstanceStore store, JourneyDbContext db, ReactionService reactions, Suppressions suppressions,
         CancellationToken cancellationToken)
     {
         if (!tokens.TryRead(token, TrackingKind.Unsubscribe, out var claim))
@@ -96,12 +97,9 @@ public static class TrackingEndpoints
         await db.Profiles.Where(p => p.Id == profileId).ExecuteUpdateAsync(s => s.SetProperty(p => p.ConsentEmail, false), cancellationToken);
         // The address itself is suppressed too: another profile carrying it is not mailed either.
         var profile = await db.Profiles.AsNoTracking().Include(p => p.Identities).FirstAsync(p => p.Id == profileId, cancellationToken);
-        if (ProfileAddresses.Email(profile) is { } address
-            && ProfileAddresses.SuppressionKey(address) is var key
-            && !await db.EmailSuppressions.AnyAsync(s => s.AddressHash == key, cancellationToken))
+        if (ProfileAddresses.Email(profile) is { } address)
         {
-            db.EmailSuppressions.Add(new EmailSuppression { AddressHash = key, At = time.GetUtcNow().UtcDateTime, Reason = "unsubscribed" });
-            await db.SaveChangesAsync(cancellationToken);
+            await suppressions.AddAsync(address, SuppressionReasons.Unsubscribed, null, cancellationToken);
         }
         await reactions.RecordAsync(claim.OutboxMessageId, "unsubscribed", cancellationToken);
         return TypedResults.Content("<!doctype html><html><body><h1>You are unsubscribed.</h1></body></html>", "text/html; charset=utf-8");

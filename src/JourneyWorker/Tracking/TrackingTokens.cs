@@ -24,6 +24,8 @@ public enum TrackingKind : byte
     Click = 2,
     Unsubscribe = 3,
     PushOpen = 4,
+    /// <summary>A VERP envelope sender: bounces to it name the send.</summary>
+    Bounce = 5,
 }
 
 public readonly record struct TrackingClaim(TrackingKind Kind, long OutboxMessageId, int LinkIndex);
@@ -92,6 +94,52 @@ public sealed class TrackingTokens
 
         claim = new TrackingClaim(expected, BinaryPrimitives.ReadInt64BigEndian(bytes[1..]), BinaryPrimitives.ReadInt32BigEndian(bytes[9..]));
         return true;
+    }
+
+    /// <summary>
+    /// The token of a VERP envelope sender (local+token@domain): the outbox message id and a 96-bit MAC in 32 base32
+    /// characters. Base32 because mail systems may change the case of a local part; short because a local part
+    /// holds at most 64 characters.
+    /// </summary>
+    public string CreateBounceToken(long outboxMessageId)
+    {
+        Span<byte> token = stackalloc byte[8 + BounceMacLength];
+        BinaryPrimitives.WriteInt64BigEndian(token, outboxMessageId);
+        BounceMac(token[..8], token[8..]);
+        return Channels.Email.MessageIds.Base32Encode(token);
+    }
+
+    public const int BounceTokenLength = 32;
+    private const int BounceMacLength = 12;
+
+    public bool TryReadBounceToken(string? token, out long outboxMessageId)
+    {
+        outboxMessageId = 0;
+        Span<byte> bytes = stackalloc byte[8 + BounceMacLength];
+        if (token is null || token.Length != BounceTokenLength || !Channels.Email.MessageIds.TryBase32Decode(token, bytes, out var length)
+            || length != bytes.Length)
+        {
+            return false;
+        }
+        Span<byte> mac = stackalloc byte[BounceMacLength];
+        BounceMac(bytes[..8], mac);
+        if (!CryptographicOperations.FixedTimeEquals(mac, bytes[8..]))
+        {
+            return false;
+        }
+        outboxMessageId = BinaryPrimitives.ReadInt64BigEndian(bytes);
+        return true;
+    }
+
+    private void BounceMac(ReadOnlySpan<byte> id, Span<byte> destination)
+    {
+        // The kind is part of what is signed, so no other token's MAC can pass for this one.
+        Span<byte> payload = stackalloc byte[9];
+        payload[0] = (byte)TrackingKind.Bounce;
+        id.CopyTo(payload[1..]);
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_key, payload, mac);
+        mac[..destination.Length].CopyTo(destination);
     }
 
     private static byte[] LoadOrCreateKey(string dataDirectory)

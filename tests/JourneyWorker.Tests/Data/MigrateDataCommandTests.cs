@@ -79,7 +79,7 @@ public sealed class MigrateDataCommandTests
 
         var tables = plan.Select(t => t.Table).ToList();
         Assert.Equal(postgres.Model.GetEntityTypes().Select(e => e.GetTableName()!).Order(), tables.Order());
-        Assert.Equal(16, tables.Count);
+        Assert.Equal(17, tables.Count);
         foreach (var entity in postgres.Model.GetEntityTypes())
         {
             foreach (var foreignKey in entity.GetForeignKeys())
@@ -97,7 +97,7 @@ public sealed class MigrateDataCommandTests
             Assert.Equal(expected.Where(c => table.Table != "JourneyInstances" || c is not ("LeaseOwner" or "LeaseUntil")), table.Columns.Select(c => c.Name));
         }
 
-        Assert.Equal(["FrequencyRules", "InstanceSteps", "JourneyInstances", "MessageReactions", "OutboxMessages", "ProfileIdentities", "Profiles", "PushTokens", "TrackedLinks"],
+        Assert.Equal(["EmailFeedback", "FrequencyRules", "InstanceSteps", "JourneyInstances", "MessageReactions", "OutboxMessages", "ProfileIdentities", "Profiles", "PushTokens", "TrackedLinks"],
             plan.Where(t => t.IdentityColumn == "Id").Select(t => t.Table).Order());
         var waitOverride = plan.Single(t => t.Table == "JourneyVersions").Columns.Single(c => c.Name == "WaitOverride");
         Assert.Equal((NpgsqlTypes.NpgsqlDbType.Interval, true), (waitOverride.Type, waitOverride.Nullable));

@@ -14,7 +14,8 @@ namespace JourneyWorker.Tests.Data;
 /// A SQLite database with journeys in every state, made through the real service: five profiles (with push tokens)
 /// read into an e-mail → open-or-timeout → purchase journey, and a second journey in test mode with a wait override.
 /// When <see cref="BuildAsync"/> returns: p1 opened and waits for a purchase, p2 and p5 wait for the open (timeout in
-/// an hour), p3 opened, unsubscribed and bought (its thanks skipped: completed), p4 opened and bought (completed).
+/// an hour), p3 opened, unsubscribed and bought (its thanks skipped: completed), p4 opened and bought (completed);
+/// p4's first e-mail was reported as a soft bounce (recorded, not yet suppressing).
 /// </summary>
 public static partial class MigrationScenario
 {
@@ -46,6 +47,7 @@ public static partial class MigrationScenario
         }
         await h.DrainAsync(Ct);
         await UnsubscribeAsync(h.App, FirstMail(h, 3));
+        await h.PostJsonAsync("/api/email-feedback", $$"""{"type": "bounce", "bounceType": "soft", "messageId": "{{FirstMail(h, 4).Message.MessageId}}", "status": "4.2.2"}""", Ct);
         await EventAsync(h, "purchase", 3, "\"product\": \"Hat\"");
         await EventAsync(h, "purchase", 4, "\"product\": \"Shoes\"");
         await h.DrainAsync(Ct);
@@ -114,6 +116,7 @@ public static partial class MigrationScenario
         ["Conversions"] = Json((await db.Conversions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.InstanceId)),
         ["EmailSuppressions"] = Json((await db.EmailSuppressions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.AddressHash, StringComparer.Ordinal)),
         ["FrequencyRules"] = Json((await db.FrequencyRules.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
+        ["EmailFeedback"] = Json((await db.EmailFeedback.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
     };
 
     private static readonly JsonSerializerOptions Microseconds = new() { Converters = { new MicrosecondTimes() } };

@@ -16,8 +16,8 @@ using SmtpServer.Storage;
 
 namespace JourneyWorker.Tests.Infrastructure;
 
-/// <summary>One message as the sink received it; <paramref name="Secure"/>: over TLS.</summary>
-public sealed record ReceivedMail(Guid SessionId, string From, IReadOnlyList<string> To, MimeMessage Message, bool Secure);
+/// <summary>One message as the sink received it: envelope sender and recipients, the parsed message, its bytes as sent; <paramref name="Secure"/>: over TLS.</summary>
+public sealed record ReceivedMail(Guid SessionId, string From, IReadOnlyList<string> To, MimeMessage Message, byte[] Raw, bool Secure = false);
 
 /// <summary>
 /// A real SMTP server (SmtpServer 11) on 127.0.0.1 and an ephemeral port that records what it receives.
@@ -152,9 +152,10 @@ public sealed class SmtpSink : IAsyncDisposable
                 Interlocked.Increment(ref sink._rejected);
                 return reply;
             }
-            using var stream = new MemoryStream(buffer.ToArray());
+            var raw = buffer.ToArray();
+            using var stream = new MemoryStream(raw);
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
-            var mail = new ReceivedMail(context.SessionId, Address(transaction.From), [.. transaction.To.Select(Address)], message, context.Pipe.IsSecure);
+            var mail = new ReceivedMail(context.SessionId, Address(transaction.From), [.. transaction.To.Select(Address)], message, raw, context.Pipe.IsSecure);
             sink._messages.Enqueue(mail);
             if (sink.OnReceived is { } received)
             {

@@ -316,14 +316,18 @@ public sealed class ClusterTests
         Assert.Equal(0, unacknowledged);
 
         // E-mail: exactly the expected messages, each (instance, node) once; the only resends are the killed worker's claims.
-        var expected = paths.SelectMany(p => new[] { $"{p[0]}.first@journeyworker", p[3] as string == eventPath ? $"{p[0]}.thanks@journeyworker" : $"{p[0]}.followUp@journeyworker" }).ToHashSet();
+        // A Message-ID is drawn once per (instance, node) and kept in its outbox row: that row says which id each send has.
+        var sent = (await cluster.RowsAsync("""SELECT "InstanceId", "NodeId", "MessageId" FROM "OutboxMessages" """, Ct))
+            .ToDictionary(r => ((long)r[0], (string)r[1]), r => (string)r[2]);
+        var instanceOf = sent.ToDictionary(m => m.Value, m => m.Key.Item1, StringComparer.Ordinal);
+        var expected = paths.SelectMany(p => new[] { sent[((long)p[0], "first")], sent[((long)p[0], p[3] as string == eventPath ? "thanks" : "followUp")] }).ToHashSet();
         var tickInstances = await cluster.RowsAsync("""
             SELECT i."Id", i."Status", string_agg(s."NodeId" || ':' || s."Outcome", ',' ORDER BY s."Seq")
             FROM "JourneyInstances" i LEFT JOIN "InstanceSteps" s ON s."InstanceId" = i."Id"
             WHERE i."JourneyId" = @j GROUP BY i."Id", i."Status"
             """, Ct, ("j", ticks));
         Assert.All(tickInstances, t => Assert.Equal((InstanceStatus.Completed, "tick:entered,tick:succeeded"), ((string)t[1], t[2] as string)));
-        expected.UnionWith(tickInstances.Select(t => $"{t[0]}.tick@journeyworker"));
+        expected.UnionWith(tickInstances.Select(t => sent[((long)t[0], "tick")]));
         var received = smtp.ByMessageId;
         var missing = expected.Where(id => !received.ContainsKey(id)).Take(5).ToList();
         var extra = received.Keys.Where(id => !expected.Contains(id)).Take(5).ToList();
@@ -331,7 +335,7 @@ public sealed class ClusterTests
         Assert.Equal(expected.Count, received.Count);
         var leasesLost = cluster.Workers.ToDictionary(w => w.Name, w => w.Output.Count(l => l.Contains("lease lost before commit", StringComparison.Ordinal)));
         Say("lease lost before commit (log lines): " + string.Join(", ", leasesLost.Select(l => $"{l.Key} {l.Value}")));
-        var resent = received.Where(m => m.Value > 1).Select(m => (Id: m.Key, Instance: long.Parse(m.Key[..m.Key.IndexOf('.', StringComparison.Ordinal)], CultureInfo.InvariantCulture))).ToList();
+        var resent = received.Where(m => m.Value > 1).Select(m => (Id: m.Key, Instance: instanceOf[m.Key])).ToList();
         Assert.True(resent.All(m => orphaned.Contains(m.Instance)), "sent twice outside the killed worker's claims: " + string.Join(", ", resent.Where(m => !orphaned.Contains(m.Instance)).Take(5)));
         Assert.True(received.Values.All(c => c <= 2), "a message was sent more than twice");
         Assert.Equal(expected.Count + resent.Count, smtp.Total);

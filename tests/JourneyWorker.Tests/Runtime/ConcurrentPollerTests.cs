@@ -18,7 +18,7 @@ namespace JourneyWorker.Tests.Runtime;
 public sealed class ConcurrentPollerTests
 {
     /// <summary>A worker of its own (its own runner and claims) on the app's services and database.</summary>
-    private static InstancePoller Worker(EngineHarness h, string workerId, int batchSize = 25, int parallelism = 4)
+    internal static InstancePoller Worker(EngineHarness h, string workerId, int batchSize = 25, int parallelism = 4)
     {
         var services = h.App.Services;
         var options = Options.Create(new RuntimeOptions { WorkerId = workerId, BatchSize = batchSize, Parallelism = parallelism });

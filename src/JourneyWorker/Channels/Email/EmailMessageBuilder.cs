@@ -14,9 +14,12 @@ internal static partial class EmailMessageBuilder
         "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Return-Path",
     };
 
-    /// <summary>The message, or the reason it must not be sent (a permanent failure).</summary>
-    public static (MimeMessage? Message, string? Error) Build(EmailMessage message, EmailOptions options, DateTimeOffset now)
+    /// <summary>The message, signed when DKIM is configured, or the reason it must not be sent (a permanent failure).</summary>
+    public static (MimeMessage? Message, string? Error) Build(EmailMessage message, EmailOptions options, DateTimeOffset now, EmailSigning signing)
     {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(signing);
         if (Unsafe(message.MessageId) || message.MessageId.Length == 0 || message.MessageId.Contains('<', StringComparison.Ordinal)
             || message.MessageId.Contains('>', StringComparison.Ordinal) || message.MessageId.Contains(' ', StringComparison.Ordinal))
         {
@@ -29,6 +32,10 @@ internal static partial class EmailMessageBuilder
         if (Unsafe(message.Subject))
         {
             return (null, "The subject contains a line break.");
+        }
+        if (message.ReturnPath is not null && (Unsafe(message.ReturnPath) || !MailboxAddress.TryParse(message.ReturnPath, out _)))
+        {
+            return (null, "The return path is not a valid address.");
         }
         foreach (var (name, value) in message.Headers)
         {
@@ -65,6 +72,8 @@ internal static partial class EmailMessageBuilder
             HtmlBody = message.Html,
             TextBody = message.Text ?? HtmlToText(message.Html),
         }.ToMessageBody();
+        // Last: every header the signature covers is set by now.
+        signing.Sign(mime);
         return (mime, null);
     }
 

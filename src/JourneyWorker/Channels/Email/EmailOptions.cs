@@ -1,8 +1,6 @@
 using System.ComponentModel.DataAnnotations;
-using System.Security.Cryptography;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.Options;
-using MimeKit;
 
 namespace JourneyWorker.Channels.Email;
 
@@ -22,11 +20,18 @@ public sealed class EmailOptions
 
     public string? ReplyTo { get; set; }
 
+    /// <summary>The right-hand side of Message-IDs and the List-Id namespace; empty means the domain of <see cref="From"/>.</summary>
+    public string? MessageIdDomain { get; set; }
+
     /// <summary>Where .eml files go when no SMTP host is configured; relative paths resolve against the content root.</summary>
     [Required]
     public string PickupDirectory { get; set; } = "data/outbox/email";
 
     public SmtpOptions Smtp { get; set; } = new();
+
+    public DkimOptions Dkim { get; set; } = new();
+
+    public BounceOptions Bounces { get; set; } = new();
 }
 
 public sealed class SmtpOptions
@@ -74,58 +79,66 @@ public sealed class SmtpOptions
     internal X509Certificate2 LoadTrustedCertificate() => X509CertificateLoader.LoadCertificateFromFile(TrustedCertificateFile!);
 }
 
-/// <summary>Data annotations on both levels plus address syntax, so a bad From fails at start, not at the first send.</summary>
-internal sealed class EmailOptionsValidator : IValidateOptions<EmailOptions>
+/// <summary>DKIM signing (RFC 6376, rsa-sha256, relaxed/relaxed): all three set, or none (no signature).</summary>
+public sealed class DkimOptions
 {
-    public ValidateOptionsResult Validate(string? name, EmailOptions options)
-    {
-        var errors = new List<string>();
-        Annotations(options, "Email", errors);
-        Annotations(options.Smtp, "Email:Smtp", errors);
-        if (!MailboxAddress.TryParse(options.From, out _))
-        {
-            errors.Add($"Email:From '{options.From}' is not a valid address.");
-        }
-        if (!string.IsNullOrWhiteSpace(options.ReplyTo) && !MailboxAddress.TryParse(options.ReplyTo, out _))
-        {
-            errors.Add($"Email:ReplyTo '{options.ReplyTo}' is not a valid address.");
-        }
-        TrustedCertificate(options.Smtp, errors);
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
+    /// <summary>The signing domain (d=), normally the domain of Email:From or a parent of it, so that DMARC aligns.</summary>
+    public string? Domain { get; set; }
 
-    /// <summary>A pin that cannot be read would make every send fail with a handshake error: say so at start instead.</summary>
-    private static void TrustedCertificate(SmtpOptions smtp, List<string> errors)
-    {
-        if (!smtp.HasTrustedCertificate)
-        {
-            return;
-        }
-        if (smtp.Security == SmtpSecurity.None)
-        {
-            errors.Add("Email:Smtp:TrustedCertificateFile is set but Email:Smtp:Security is None, so no certificate would ever be checked: set Security to StartTls or SslOnConnect.");
-        }
-        if (!File.Exists(smtp.TrustedCertificateFile))
-        {
-            errors.Add($"Email:Smtp:TrustedCertificateFile '{smtp.TrustedCertificateFile}' does not exist.");
-            return;
-        }
-        try
-        {
-            using var certificate = smtp.LoadTrustedCertificate();
-        }
-        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
-        {
-            errors.Add($"Email:Smtp:TrustedCertificateFile '{smtp.TrustedCertificateFile}' is not a readable X.509 certificate (PEM or DER): {ex.Message}");
-        }
-    }
+    /// <summary>The selector (s=): the public key is published as TXT at &lt;selector&gt;._domainkey.&lt;domain&gt;.</summary>
+    public string? Selector { get; set; }
 
-    internal static void Annotations(object target, string prefix, List<string> errors)
+    /// <summary>PEM file with the RSA private key (PKCS#1 or PKCS#8); relative paths resolve against the content root.</summary>
+    public string? PrivateKeyFile { get; set; }
+
+    public bool IsConfigured =>
+        !string.IsNullOrWhiteSpace(Domain) || !string.IsNullOrWhiteSpace(Selector) || !string.IsNullOrWhiteSpace(PrivateKeyFile);
+}
+
+/// <summary>Where bounces and complaints come back, and when soft bounces suppress an address.</summary>
+public sealed class BounceOptions
+{
+    /// <summary>The envelope sender (Return-Path) of every message; empty leaves it to the SMTP client (the From address).</summary>
+    public string? Address { get; set; }
+
+    /// <summary>Envelope sender local+&lt;token&gt;@domain, the token naming the send (signed, like tracking tokens).</summary>
+    public bool Verp { get; set; }
+
+    /// <summary>host:port of the built-in SMTP listener for DSNs and ARF reports (e.g. 127.0.0.1:2525); empty: no listener.</summary>
+    public string? Listen { get; set; }
+
+    /// <summary>Soft bounces of one address within <see cref="SoftWindow"/> that suppress it.</summary>
+    [Range(1, 1000)]
+    public int SoftLimit { get; set; } = 3;
+
+    /// <summary>How far back soft bounces count.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00")]
+    public TimeSpan SoftWindow { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Largest message the listener takes (a DSN may carry the whole original message).</summary>
+    [Range(64 * 1024, 100 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 10 * 1024 * 1024;
+}
+
+/// <summary>The listener endpoint of Email:Bounces:Listen.</summary>
+public static class ListenEndpoint
+{
+    /// <summary>"127.0.0.1:2525" or "[::1]:2525": an IP address and an explicit port (0 picks a free one).</summary>
+    public static bool TryParse(string? text, out IPEndPoint endpoint)
     {
-        var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(target, new ValidationContext(target), results, validateAllProperties: true))
+        endpoint = null!;
+        var value = text?.Trim() ?? "";
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || colon == value.Length - 1 || !value[(colon + 1)..].All(char.IsAsciiDigit)
+            || (value.Contains("::", StringComparison.Ordinal) && !value.StartsWith('[')))
         {
-            errors.AddRange(results.Select(r => $"{prefix}: {r.ErrorMessage}"));
+            return false;
         }
+        if (!IPEndPoint.TryParse(value, out var parsed))
+        {
+            return false;
+        }
+        endpoint = parsed;
+        return true;
     }
 }

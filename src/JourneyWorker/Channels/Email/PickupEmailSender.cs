@@ -10,12 +10,15 @@ public sealed partial class PickupEmailSender : IEmailSender
 {
     private readonly EmailOptions _options;
     private readonly TimeProvider _time;
+    private readonly EmailSigning _signing;
     private readonly ILogger<PickupEmailSender> _logger;
 
-    public PickupEmailSender(IOptions<EmailOptions> options, IHostEnvironment environment, TimeProvider time, ILogger<PickupEmailSender> logger)
+    public PickupEmailSender(IOptions<EmailOptions> options, IHostEnvironment environment, TimeProvider time, ILogger<PickupEmailSender> logger,
+        EmailSigning? signing = null)
     {
         _options = options.Value;
         _time = time;
+        _signing = signing ?? EmailSigning.None;
         _logger = logger;
         Directory = Path.GetFullPath(_options.PickupDirectory, environment.ContentRootPath);
     }
@@ -25,16 +28,21 @@ public sealed partial class PickupEmailSender : IEmailSender
     public async Task<SendResult> SendAsync(EmailMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var (mime, error) = EmailMessageBuilder.Build(message, _options, _time.GetUtcNow());
+        var (mime, error) = EmailMessageBuilder.Build(message, _options, _time.GetUtcNow(), _signing);
         if (mime is null)
         {
             return new SendResult(SendOutcome.Failed, error);
+        }
+        if (message.ReturnPath is { } returnPath)
+        {
+            // A file has no envelope: the header is where whoever picks it up finds the sender (it is not signed).
+            mime.Headers.Insert(0, new MimeKit.Header(MimeKit.HeaderId.ReturnPath, $"<{MimeKit.MailboxAddress.Parse(returnPath).Address}>"));
         }
 
         var path = Path.Combine(Directory, PickupFiles.Name(message.MessageId, ".eml"));
         try
         {
-            await PickupFiles.WriteAsync(path, stream => mime.WriteToAsync(stream, cancellationToken), cancellationToken).ConfigureAwait(false);
+            await PickupFiles.WriteAsync(path, stream => mime.WriteToAsync(EmailSigning.Format, stream, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -21,16 +21,18 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
 {
     private readonly EmailOptions _options;
     private readonly TimeProvider _time;
+    private readonly EmailSigning _signing;
     private readonly ILogger<SmtpEmailSender> _logger;
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentBag<Connection> _idle = [];
     private readonly X509Certificate2? _trusted;
     private bool _disposed;
 
-    public SmtpEmailSender(IOptions<EmailOptions> options, TimeProvider time, ILogger<SmtpEmailSender> logger)
+    public SmtpEmailSender(IOptions<EmailOptions> options, TimeProvider time, ILogger<SmtpEmailSender> logger, EmailSigning? signing = null)
     {
         _options = options.Value;
         _time = time;
+        _signing = signing ?? EmailSigning.None;
         _logger = logger;
         _slots = new SemaphoreSlim(_options.Smtp.PoolSize, _options.Smtp.PoolSize);
         // Checked at start (EmailOptionsValidator); read once here, not per connection.
@@ -41,7 +43,7 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var (mime, error) = EmailMessageBuilder.Build(message, _options, _time.GetUtcNow());
+        var (mime, error) = EmailMessageBuilder.Build(message, _options, _time.GetUtcNow(), _signing);
         if (mime is null)
         {
             LogRefused(_logger, message.MessageId, error!);
@@ -53,7 +55,9 @@ public sealed partial class SmtpEmailSender : IEmailSender, IAsyncDisposable
         try
         {
             connection = await AcquireAsync(cancellationToken).ConfigureAwait(false);
-            await connection.Client.SendAsync(mime, cancellationToken).ConfigureAwait(false);
+            // Written as it was signed; the envelope sender is the bounce address when there is one.
+            var sender = message.ReturnPath is { } returnPath ? MailboxAddress.Parse(returnPath) : mime.From.Mailboxes.First();
+            await connection.Client.SendAsync(EmailSigning.Format, mime, sender, mime.To.Mailboxes, cancellationToken).ConfigureAwait(false);
             connection.Sent++;
             connection.LastUsed = _time.GetTimestamp();
             Release(ref connection);

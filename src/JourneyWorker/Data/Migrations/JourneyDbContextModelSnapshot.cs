@@ -68,12 +68,48 @@ namespace JourneyWorker.Data.Migrations
                     b.ToTable("Conversions");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.EmailFeedback", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AddressHash")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Detail")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("OutboxMessageId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AddressHash", "Kind", "At");
+
+                    b.ToTable("EmailFeedback");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.EmailSuppression", b =>
                 {
                     b.Property<string>("AddressHash")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Address")
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Detail")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Reason")
@@ -81,6 +117,8 @@ namespace JourneyWorker.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.HasKey("AddressHash");
+
+                    b.HasIndex("At");
 
                     b.ToTable("EmailSuppressions");
                 });

@@ -22,6 +22,28 @@ public sealed partial class InstanceStore
             .ToListAsync(cancellationToken);
     }
 
+    /// <summary>Messages of the journey's instances with a reaction of one of these kinds, by node and kind (as StepCounts).</summary>
+    public async Task<List<StepCount>> ReactionCountsAsync(Guid journeyId, IReadOnlyCollection<string> kinds, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        var db = session.Db;
+        var instances = db.JourneyInstances.Where(i => i.JourneyId == journeyId);
+        return await db.MessageReactions
+            .Where(r => kinds.Contains(r.Kind))
+            .Join(db.OutboxMessages.Where(m => instances.Any(i => i.Id == m.InstanceId)), r => r.OutboxMessageId, m => m.Id, (r, m) => new { m.NodeId, r.Kind })
+            .GroupBy(x => new { x.NodeId, x.Kind })
+            .Select(g => new StepCount(g.Key.NodeId, g.Key.Kind, g.Count()))
+            .ToListAsync(cancellationToken);
+    }
+
+    /// <summary>The outbox row that sent the message with this Message-ID (without angle brackets), if it is still kept.</summary>
+    public async Task<long?> MessageByIdAsync(string messageId, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        var ids = await session.Db.OutboxMessages.Where(m => m.MessageId == messageId).Select(m => m.Id).Take(1).ToListAsync(cancellationToken);
+        return ids.Count == 0 ? null : ids[0];
+    }
+
     /// <summary>How many instances the journey has per version.</summary>
     public async Task<Dictionary<Guid, int>> InstancesPerVersionAsync(Guid journeyId, CancellationToken cancellationToken)
     {

@@ -76,7 +76,7 @@ public sealed partial class StoreSession : IAsyncDisposable
         var runs = instances.Select(i => new InstanceRun(i, now)).ToList();
         if (runs.Count == 0)
         {
-            return new InstanceBatch(runs, new HashSet<string>(), []);
+            return new InstanceBatch(runs, NoSuppressions, []);
         }
 
         foreach (var versionId in instances.Select(i => i.JourneyVersionId).Distinct())
@@ -99,7 +99,7 @@ public sealed partial class StoreSession : IAsyncDisposable
         var journeys = runs.Select(r => r.Journey).OfType<CompiledJourney>().Distinct().ToList();
         if (!journeys.Any(j => j.HasMessages))
         {
-            return new InstanceBatch(runs, new HashSet<string>(), []);
+            return new InstanceBatch(runs, NoSuppressions, []);
         }
 
         var instanceIds = byInstance.Keys.ToList();
@@ -122,13 +122,16 @@ public sealed partial class StoreSession : IAsyncDisposable
 
         var hashes = !journeys.Any(j => j.HasEmail) ? [] : profiles.Values.Select(ProfileAddresses.Email).OfType<string>().Select(ProfileAddresses.SuppressionKey).Distinct().ToList();
         var suppressed = hashes.Count == 0
-            ? []
-            : await Db.EmailSuppressions.AsNoTracking().Where(s => hashes.Contains(s.AddressHash)).Select(s => s.AddressHash).ToListAsync(cancellationToken);
+            ? NoSuppressions
+            : await Db.EmailSuppressions.AsNoTracking().Where(s => hashes.Contains(s.AddressHash))
+                .ToDictionaryAsync(s => s.AddressHash, s => s.Reason, StringComparer.Ordinal, cancellationToken);
         // The rules are applied at each checkpoint (see CheckCapsAsync); a batch that cannot send marketing messages needs none.
         List<FrequencyCap> caps = !journeys.Any(j => j.HasMarketing) ? [] : await Db.FrequencyRules.AsNoTracking().OrderBy(r => r.Position)
             .Select(r => new FrequencyCap(r.Channel, r.Max, r.Per)).ToListAsync(cancellationToken);
-        return new InstanceBatch(runs, suppressed.ToHashSet(StringComparer.Ordinal), caps);
+        return new InstanceBatch(runs, suppressed, caps);
     }
+
+    private static readonly IReadOnlyDictionary<string, string> NoSuppressions = new Dictionary<string, string>();
 
     private async Task<List<JourneyInstance>> LoadInstancesAsync(IReadOnlyCollection<long> ids, string owner, CancellationToken cancellationToken)
     {
@@ -211,5 +214,8 @@ public sealed partial class StoreSession : IAsyncDisposable
     }
 }
 
-/// <summary>What a batch of claimed instances needs, read in a handful of set-based queries instead of several per instance.</summary>
-public sealed record InstanceBatch(List<InstanceRun> Runs, IReadOnlySet<string> SuppressedAddresses, IReadOnlyList<FrequencyCap> Caps);
+/// <summary>
+/// What a batch of claimed instances needs, read in a handful of set-based queries instead of several per instance;
+/// <paramref name="SuppressedAddresses"/> holds the suppression reason by address key.
+/// </summary>
+public sealed record InstanceBatch(List<InstanceRun> Runs, IReadOnlyDictionary<string, string> SuppressedAddresses, IReadOnlyList<FrequencyCap> Caps);

@@ -73,19 +73,59 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.ToTable("Conversions");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.EmailFeedback", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AddressHash")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Detail")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long?>("OutboxMessageId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AddressHash", "Kind", "At");
+
+                    b.ToTable("EmailFeedback");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.EmailSuppression", b =>
                 {
                     b.Property<string>("AddressHash")
                         .HasColumnType("text");
 
+                    b.Property<string>("Address")
+                        .HasColumnType("text");
+
                     b.Property<DateTime>("At")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Detail")
+                        .HasColumnType("text");
 
                     b.Property<string>("Reason")
                         .IsRequired()
                         .HasColumnType("text");
 
                     b.HasKey("AddressHash");
+
+                    b.HasIndex("At");
 
                     b.ToTable("EmailSuppressions");
                 });

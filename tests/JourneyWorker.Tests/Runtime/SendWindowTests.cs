@@ -161,9 +161,8 @@ public sealed class SendWindowTests
     [Fact]
     public void An_unknown_default_zone_stops_the_service_at_start_naming_the_setting()
     {
-        using var app = new JourneyWorkerApp().With("Journeys:DefaultTimeZone", "Mars/Olympus_Mons");
-        var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
-        Assert.Contains("Journeys:DefaultTimeZone 'Mars/Olympus_Mons'", error.ToString(), StringComparison.Ordinal);
+        var error = StartupFailure.Of(() => new JourneyWorkerApp().With("Journeys:DefaultTimeZone", "Mars/Olympus_Mons"));
+        Assert.Contains("Journeys:DefaultTimeZone 'Mars/Olympus_Mons'", error, StringComparison.Ordinal);
     }
 
     private static async Task<(Guid Journey, Guid Version)> PublishAndReadAsync(EngineHarness h, string message)

@@ -20,18 +20,21 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, 
         }
 
         var steps = await store.StepCountsAsync(journeyId, cancellationToken);
+        // Each version compiled once: its nodes are listed (newest version first), its start node counts its entries.
+        var versions = new Dictionary<Guid, CompiledJourney>();
         var nodeIds = new List<string>();
         foreach (var version in await db.JourneyVersions.AsNoTracking().Where(v => v.JourneyId == journeyId).OrderByDescending(v => v.Version)
                      .Select(v => v.Id).ToListAsync(cancellationToken))
         {
             if (await catalog.GetAsync(db, version, cancellationToken) is { } journey)
             {
+                versions[version] = journey;
                 nodeIds.AddRange((journey.Definition.Nodes ?? []).Select(n => n.Id).OfType<string>());
             }
         }
         foreach (var version in await store.InstancesPerVersionAsync(journeyId, cancellationToken))
         {
-            if ((await catalog.GetAsync(db, version.Key, cancellationToken))?.Start?.Id is { } start)
+            if (versions.GetValueOrDefault(version.Key)?.Start?.Id is { } start)
             {
                 steps.Add(new StepCount(start, StepOutcome.Entered, version.Value));
                 steps.Add(new StepCount(start, StepOutcome.Succeeded, version.Value));

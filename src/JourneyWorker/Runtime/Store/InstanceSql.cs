@@ -176,19 +176,10 @@ public abstract class InstanceSql
         """;
 
     /// <summary>Why a running instance ends, in its history (at its next seq); nothing if it no longer runs.</summary>
-    public virtual string ExitInstanceStep => """
-        INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail")
-        SELECT "Id", "NextSeq", COALESCE("NodeId", '-'), @outcome, @at, @detail
-        FROM "JourneyInstances" WHERE "Id" = @id AND "Status" IN (@active, @waiting)
-        """;
+    public virtual string ExitInstanceStep { get; } = ExitStepsWhere("\"Id\" = @id");
 
     /// <summary>Ends a running instance wherever it is; a runner holding it finds its lease gone and writes nothing.</summary>
-    public virtual string ExitInstance => """
-        UPDATE "JourneyInstances"
-        SET "Status" = @exited, "EndReason" = @reason, "EndedAt" = @at, "DueAt" = NULL, "WaitingFor" = NULL, "LeaseOwner" = NULL,
-            "NextSeq" = "NextSeq" + 1
-        WHERE "Id" = @id AND "Status" IN (@active, @waiting)
-        """;
+    public virtual string ExitInstance { get; } = ExitWhere("\"Id\" = @id");
 
     /// <summary>
     /// The instance's conversion, once (the key is the instance), attributed to the last message it was sent, with the
@@ -205,17 +196,23 @@ public abstract class InstanceSql
         """;
 
     /// <summary>Why each running instance of a version ends, in its history (at its next seq).</summary>
-    public virtual string ExitSteps => """
+    public virtual string ExitSteps { get; } = ExitStepsWhere("\"JourneyVersionId\" = @version");
+
+    public virtual string ExitInstances { get; } = ExitWhere("\"JourneyVersionId\" = @version");
+
+    /// <summary>The exited step of each running instance that <paramref name="key"/> selects: one statement for one instance or a whole version.</summary>
+    private static string ExitStepsWhere(string key) => $"""
         INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail")
         SELECT "Id", "NextSeq", COALESCE("NodeId", '-'), @outcome, @at, @detail
-        FROM "JourneyInstances" WHERE "JourneyVersionId" = @version AND "Status" IN (@active, @waiting)
+        FROM "JourneyInstances" WHERE {key} AND "Status" IN (@active, @waiting)
         """;
 
-    public virtual string ExitInstances => """
+    /// <summary>Ends each running instance that <paramref name="key"/> selects (status exited, why, when).</summary>
+    private static string ExitWhere(string key) => $"""
         UPDATE "JourneyInstances"
         SET "Status" = @exited, "EndReason" = @reason, "EndedAt" = @at, "DueAt" = NULL, "WaitingFor" = NULL, "LeaseOwner" = NULL,
             "NextSeq" = "NextSeq" + 1
-        WHERE "JourneyVersionId" = @version AND "Status" IN (@active, @waiting)
+        WHERE {key} AND "Status" IN (@active, @waiting)
         """;
 
     /// <summary>

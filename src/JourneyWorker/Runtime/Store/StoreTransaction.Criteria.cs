@@ -32,22 +32,7 @@ public sealed partial class StoreTransaction
     /// </summary>
     public async Task<bool> ExitInstanceAsync(long instanceId, Guid versionId, string reason, string detail, DateTime now, CancellationToken cancellationToken)
     {
-        await using (var step = Command(sql.ExitInstanceStep))
-        {
-            InstanceStore.AddRunning(step);
-            step.AddParameter("@id", instanceId);
-            step.AddParameter("@outcome", StepOutcome.Exited);
-            step.AddParameter("@at", now);
-            step.AddParameter("@detail", detail);
-            await step.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await using var exit = Command(sql.ExitInstance);
-        InstanceStore.AddRunning(exit);
-        exit.AddParameter("@id", instanceId);
-        exit.AddParameter("@exited", InstanceStatus.Exited);
-        exit.AddParameter("@reason", reason);
-        exit.AddParameter("@at", now);
-        if (await exit.ExecuteNonQueryAsync(cancellationToken) == 0)
+        if (await ExitAsync(sql.ExitInstanceStep, sql.ExitInstance, "@id", instanceId, reason, detail, now, cancellationToken) == 0)
         {
             return false;
         }

@@ -72,10 +72,11 @@ public static class AudienceEndpoints
         audience.UpdatedAt = time.GetUtcNow().UtcDateTime;
         await store.WriteAsync(db, async tx =>
         {
+            var tracked = await membership.LockTrackingAsync(tx, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             if (ruleChanged)
             {
-                await membership.RuleChangedAsync(tx, id, cancellationToken);
+                await membership.RuleChangedAsync(tx, tracked, id, cancellationToken);
             }
             return true;
         }, cancellationToken);

@@ -20,10 +20,25 @@ public sealed partial class AudienceMembership(
     private const int SeedTimeoutSeconds = 600;
 
     /// <summary>
-    /// After profiles were written (created, updated, imported): for each tracked audience, evaluates its rule for
-    /// these profiles in SQL, adds those that now match and were not members, removes the members that no longer match,
-    /// and admits the first into its "enter" journeys and the second into its "exit" journeys (re-entrance rules
-    /// apply; a test-mode draft takes test profiles only). Returns how many instances were admitted.
+    /// First in a transaction that writes profiles (before any row is written or locked), so that it orders against a
+    /// change of what is tracked the same way everywhere: such a change takes the lock before its own row work (a
+    /// profile write taking it after its rows could wait on a change that waits on those rows). Shared: profile writes
+    /// run side by side. A no-op where the write gate already orders writers (SQLite).
+    /// </summary>
+    public Task BeginProfileWriteAsync(StoreTransaction tx, CancellationToken cancellationToken) => LockAsync(tx, sql.LockShared, cancellationToken);
+
+    /// <summary>
+    /// The same for the runner's raw transaction (updateProfile nodes), which has no store transaction until it needs one.
+    /// </summary>
+    public Task BeginProfileWriteAsync(System.Data.Common.DbTransaction transaction, CancellationToken cancellationToken) =>
+        LockAsync(transaction, sql.LockShared, cancellationToken);
+
+    /// <summary>
+    /// After profiles were written (created, updated, imported, changed by an updateProfile node), in a transaction that
+    /// began with <see cref="BeginProfileWriteAsync(StoreTransaction, CancellationToken)"/>: for each tracked audience,
+    /// evaluates its rule for these profiles in SQL, adds those that now match and were not members, removes the members
+    /// that no longer match, and admits the first into its "enter" journeys and the second into its "exit" journeys
+    /// (re-entrance rules apply; a test-mode draft takes test profiles only). Returns how many instances were admitted.
     /// </summary>
     public async Task<int> ApplyAsync(StoreTransaction tx, IReadOnlyCollection<long> profileIds, CancellationToken cancellationToken)
     {
@@ -31,7 +46,6 @@ public sealed partial class AudienceMembership(
         {
             return 0;
         }
-        await LockAsync(tx, sql.LockShared, cancellationToken);
         var qualifications = await starts.QualificationsAsync(tx, startsSql, cancellationToken);
         if (qualifications.Count == 0)
         {
@@ -86,13 +100,14 @@ public sealed partial class AudienceMembership(
     }
 
     /// <summary>
-    /// An audience's rule changed (saved in the transaction): if it is tracked, its membership is seeded again under the
+    /// An audience's rule changed (saved in the transaction, after <see cref="LockTrackingAsync"/> gave what is
+    /// <paramref name="tracked"/>): if the audience is tracked, its membership is seeded again under the
     /// new rule, admitting nobody, so that the edit itself does not make every newly selected profile "qualify" at its
     /// next write.
     /// </summary>
-    public async Task RuleChangedAsync(StoreTransaction tx, Guid audienceId, CancellationToken cancellationToken)
+    public async Task RuleChangedAsync(StoreTransaction tx, IReadOnlySet<Guid> tracked, Guid audienceId, CancellationToken cancellationToken)
     {
-        if (!(await LockTrackingAsync(tx, cancellationToken)).Contains(audienceId))
+        if (!tracked.Contains(audienceId))
         {
             return;
         }
@@ -110,12 +125,12 @@ public sealed partial class AudienceMembership(
     }
 
     /// <summary>
-    /// The profile is forgotten: its memberships go, and nobody is admitted (there is no one left to enter an exit
-    /// journey). Audience by audience through the key: audiences are few, memberships many.
+    /// The profile is forgotten (in a transaction that began with <see cref="BeginProfileWriteAsync(StoreTransaction, CancellationToken)"/>):
+    /// its memberships go, and nobody is admitted (there is no one left to enter an exit journey). Audience by audience
+    /// through the key: audiences are few, memberships many.
     /// </summary>
     public async Task ProfileDeletedAsync(StoreTransaction tx, long profileId, CancellationToken cancellationToken)
     {
-        await LockAsync(tx, sql.LockShared, cancellationToken);
         var db = tx.Db;
         await db.AudienceMembers
             .Where(m => db.Audiences.Select(a => a.Id).Contains(m.AudienceId) && m.ProfileId == profileId)
@@ -188,13 +203,15 @@ public sealed partial class AudienceMembership(
         return result;
     }
 
-    private static async Task LockAsync(StoreTransaction tx, string? text, CancellationToken cancellationToken)
+    private static Task LockAsync(StoreTransaction tx, string? text, CancellationToken cancellationToken) =>
+        text is null ? Task.CompletedTask : LockAsync(tx.Command(text), cancellationToken);
+
+    private static Task LockAsync(System.Data.Common.DbTransaction transaction, string? text, CancellationToken cancellationToken) =>
+        text is null ? Task.CompletedTask : LockAsync(StoreTransaction.Command(transaction, text), cancellationToken);
+
+    private static async Task LockAsync(System.Data.Common.DbCommand lockCommand, CancellationToken cancellationToken)
     {
-        if (text is null)
-        {
-            return;
-        }
-        await using var command = tx.Command(text);
+        await using var command = lockCommand;
         command.AddParameter("@class", StoreLocks.MembershipClass);
         await command.ExecuteScalarAsync(cancellationToken);
     }

@@ -129,6 +129,7 @@ public sealed class ProfileImporter(
 
         await store.WriteAsync(db, async tx =>
         {
+            await membership.BeginProfileWriteAsync(tx, cancellationToken);
             await WriteLinesAsync(lines, cancellationToken);
             var written = lines.Where(l => l.Error is null && l.Written is not null).Select(l => l.Written!.Id).Distinct().ToList();
             return await membership.ApplyAsync(tx, written, cancellationToken);

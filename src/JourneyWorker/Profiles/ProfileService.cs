@@ -80,6 +80,7 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
     public Task<int> SaveAsync(Profile profile, CancellationToken cancellationToken) =>
         instances.WriteAsync(db, async tx =>
         {
+            await membership.BeginProfileWriteAsync(tx, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             return await membership.ApplyAsync(tx, [profile.Id], cancellationToken);
         }, cancellationToken);
@@ -160,6 +161,7 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
         var now = time.GetUtcNow().UtcDateTime;
         var deleted = await instances.WriteAsync(db, async tx =>
         {
+            await membership.BeginProfileWriteAsync(tx, cancellationToken);
             await tx.DeleteInstancesAsync(i => i.ProfileId == profileId, now, cancellationToken);
             await db.StoredEvents.Where(e => e.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
             // Events that matched no configuration are stored without a profile, yet may name one of its identities:

@@ -209,6 +209,27 @@ public sealed class AudienceQualificationTests
     }
 
     [Fact]
+    public async Task An_updateProfile_node_that_makes_a_profile_match_admits_it_in_the_same_write()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await h.ImportAsync(ProfilesNdjson(2, _ => Tier("silver")), Ct);
+        var audience = await AudienceAsync(h, Gold);
+        var (golden, _) = await PublishAsync(h, Qualify(audience, "enter"));
+        await EventConfigAsync(h, "upgrade");
+        var (upgrades, _) = await PublishAsync(h, Journey("e", "",
+            """{"id": "e", "type": "event", "event": "upgrade", "next": "up"}""",
+            """{"id": "up", "type": "updateProfile", "set": {"tier": "gold"}}"""));
+
+        await EventAsync(h, "upgrade", 1);
+        await h.DrainAsync(Ct); // the upgrade journey's updateProfile makes profile 1 gold: it qualifies in that write
+        Assert.Equal(InstanceStatus.Completed, (await SingleInstanceAsync(h, upgrades)).Status);
+        Assert.Equal([await ProfileIdAsync(h, 1)], await EnteredAsync(h, golden));
+        await h.DrainAsync(Ct);
+        var mail = Assert.Single(await h.Smtp.WaitForMessagesAsync(1, cancellationToken: Ct));
+        Assert.Equal((Email(1), "Hi P1"), (mail.To.Single(), mail.Message.Subject));
+    }
+
+    [Fact]
     public async Task A_publish_during_an_import_records_or_admits_every_matching_profile_once()
     {
         await using var h = await EngineHarness.StartAsync(Ct);

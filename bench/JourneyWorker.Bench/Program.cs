@@ -19,6 +19,8 @@ public static class BenchProgram
               timers          N waiting timers (1,000,000, all due over 60 s; quick 50,000, 5,000 due over 10 s):
                               lateness p50/p99, idle CPU with the poller running, peak RSS
               preview         audience count + 20-profile sample on 100,000 and 1,000,000 profiles (quick: 100,000)
+              import          POST /api/profiles/import of 1,000,000 new profiles (quick 10,000), then the first 50,000
+                              (quick 1,000) again unchanged: with one live audienceQualification journey vs without
 
             --quick      small sizes, about a minute for all scenarios
             --load       wrk (default: in its own process, installed from Debian's packages when missing) or client
@@ -57,8 +59,8 @@ public static class BenchProgram
                 case "--provider" when i + 1 < args.Length && args[i + 1] is BenchTarget.Sqlite or BenchTarget.PostgreSql: provider = args[++i]; break;
                 case "--postgres" when i + 1 < args.Length: server = args[++i]; break;
                 case "--workers" when i + 1 < args.Length && args[i + 1] is "1" or "2": workers = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
-                case "all": scenarios.AddRange(["audience-entry", "intake", "timers", "preview"]); break;
-                case "audience-entry" or "intake" or "timers" or "preview": scenarios.Add(args[i]); break;
+                case "all": scenarios.AddRange(["audience-entry", "intake", "timers", "preview", "import"]); break;
+                case "audience-entry" or "intake" or "timers" or "preview" or "import": scenarios.Add(args[i]); break;
                 default:
                     Console.Error.WriteLine(Usage);
                     return args[i] is "-h" or "--help" ? 0 : 2;
@@ -117,6 +119,7 @@ public static class BenchProgram
                         "audience-entry" => AudienceEntryScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
                         "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), target, database, report, cancel.Token),
                         "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
+                        "import" => ImportScenario.RunAsync(folder, quick ? 10_000 : 1_000_000, quick ? 1_000 : 50_000, target, database, report, cancel.Token),
                         _ => PreviewScenario.RunAsync(folder, quick ? [100_000] : [100_000, 1_000_000], database, report, cancel.Token),
                     });
                 }

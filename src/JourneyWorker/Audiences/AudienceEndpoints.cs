@@ -1,6 +1,7 @@
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Profiles;
+using JourneyWorker.Runtime.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -10,7 +11,11 @@ public static class AudienceEndpoints
 {
     public const int PreviewSampleSize = 20;
 
-    public static IServiceCollection AddAudiences(this IServiceCollection services) => services;
+    public static IServiceCollection AddAudiences(this IServiceCollection services) => services
+        .AddSingleton<MembershipSql>(sp => sp.GetRequiredService<JourneyConnections>().Provider == StorageProvider.PostgreSql
+            ? new PostgreSqlMembershipSql()
+            : new SqliteMembershipSql())
+        .AddSingleton<AudienceMembership>();
 
     public static WebApplication MapAudiences(this WebApplication app)
     {
@@ -52,7 +57,8 @@ public static class AudienceEndpoints
     }
 
     private static async Task<Results<Ok<AudienceResponse>, ProblemHttpResult>> UpdateAsync(
-        Guid id, AudienceRequest request, JourneyDbContext db, TimeProvider time, CancellationToken cancellationToken)
+        Guid id, AudienceRequest request, JourneyDbContext db, InstanceStore store, AudienceMembership membership, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var audience = await db.Audiences.FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
         if (audience is null)
@@ -60,15 +66,25 @@ public static class AudienceEndpoints
             return NotFound(id);
         }
 
+        var ruleChanged = audience.Rule != request.Rule;
         audience.Name = request.Name!.Trim();
         audience.Rule = request.Rule!;
         audience.UpdatedAt = time.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(cancellationToken);
+        await store.WriteAsync(db, async tx =>
+        {
+            var tracked = await membership.LockTrackingAsync(tx, cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
+            if (ruleChanged)
+            {
+                await membership.RuleChangedAsync(tx, tracked, id, cancellationToken);
+            }
+            return true;
+        }, cancellationToken);
         return TypedResults.Ok(ToResponse(audience));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        Guid id, JourneyDbContext db, CancellationToken cancellationToken)
+        Guid id, JourneyDbContext db, InstanceStore store, AudienceMembership membership, CancellationToken cancellationToken)
     {
         if (!await db.Audiences.AnyAsync(a => a.Id == id, cancellationToken))
         {
@@ -78,10 +94,14 @@ public static class AudienceEndpoints
         if (await AudienceUsage.IsUsedByLiveJourneyAsync(db, id, cancellationToken))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Audience in use",
-                detail: $"A live journey reads audience {id}; close or stop it first.");
+                detail: $"A live journey reads audience {id} or admits the profiles that qualify for it; close or stop it first.");
         }
 
-        await db.Audiences.Where(a => a.Id == id).ExecuteDeleteAsync(cancellationToken);
+        await store.WriteAsync(db, async tx =>
+        {
+            await membership.AudienceDeletedAsync(tx, id, cancellationToken);
+            return await db.Audiences.Where(a => a.Id == id).ExecuteDeleteAsync(cancellationToken);
+        }, cancellationToken);
         return TypedResults.NoContent();
     }
 

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
+using JourneyWorker.Journeys.Model;
 using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Audiences;
 
-/// <summary>Whether a live journey reads an audience (then it may not be deleted).</summary>
+/// <summary>Whether a live journey reads an audience or admits its qualifying profiles (then it may not be deleted).</summary>
 public static class AudienceUsage
 {
     public static async Task<bool> IsUsedByLiveJourneyAsync(JourneyDbContext db, Guid audienceId, CancellationToken ct)
@@ -28,7 +29,8 @@ public static class AudienceUsage
         }
 
         return root?["nodes"] is JsonArray nodes && nodes.OfType<JsonObject>().Any(node =>
-            node["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && type.GetValue<string>() == "readAudience"
+            node["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
+            && type.GetValue<string>() is NodeTypes.ReadAudience or NodeTypes.AudienceQualification
             && node["audience"] is JsonValue audience && audience.GetValueKind() == JsonValueKind.String
             && Guid.TryParse(audience.GetValue<string>(), out var id) && id == audienceId);
     }

@@ -45,6 +45,17 @@ public sealed class Audience
     public DateTime UpdatedAt { get; set; }
 }
 
+/// <summary>
+/// A profile that matched an audience's rule when it was last written (or when the audience began to be tracked).
+/// Kept only for audiences that a live or test-mode audienceQualification journey uses: the difference between this
+/// and the rule evaluated after a profile write is who newly qualifies (enter) or stopped qualifying (exit).
+/// </summary>
+public sealed class AudienceMember
+{
+    public Guid AudienceId { get; set; }
+    public long ProfileId { get; set; }
+}
+
 public sealed class EventConfig
 {
     public Guid Id { get; set; }

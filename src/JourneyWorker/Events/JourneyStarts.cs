@@ -24,8 +24,14 @@ public sealed record EventCriterion(string EventName, CompiledJourney Journey, E
 public sealed record JourneyRoutes(ILookup<string, EventStart> Starts, ILookup<string, EventCriterion> Criteria);
 
 /// <summary>
-/// Which journeys start with which event, and which versions have an exit or goal on it. Read once per group commit,
-/// not per event: one small query lists the versions that can admit or still run (live, closed, drafts in test mode)
+/// A journey version whose entry is an audience qualification: profiles enter when they start matching the audience
+/// (<see cref="OnExit"/> false) or stop matching it (true); <see cref="TestOnly"/> for a draft in test mode.
+/// </summary>
+public sealed record QualificationStart(Guid AudienceId, bool OnExit, CompiledJourney Journey, bool TestOnly);
+
+/// <summary>
+/// Which journeys start with which event or audience qualification, and which versions have an exit or goal on an event.
+/// Read once per group commit or profile write, not per event or profile: one small query lists the versions that can admit or still run (live, closed, drafts in test mode)
 /// with their update stamps, and the lookups are rebuilt only when that list changes (publish, close, stop, test mode
 /// on or off, a draft edited).
 /// </summary>
@@ -33,8 +39,15 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
 {
     private volatile Snapshot? _snapshot;
 
+    public async Task<JourneyRoutes> GetAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken) =>
+        (await SnapshotAsync(tx, sql, cancellationToken)).Routes;
+
+    /// <summary>The qualification entries of live and test-mode versions by audience: its keys are the audiences whose membership is tracked.</summary>
+    public async Task<ILookup<Guid, QualificationStart>> QualificationsAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken) =>
+        (await SnapshotAsync(tx, sql, cancellationToken)).Qualifications;
+
     /// <summary>Raw: it runs once per group commit. Status and test mode decide membership, UpdatedAt moves on every change of a version.</summary>
-    public async Task<JourneyRoutes> GetAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken)
+    private async Task<Snapshot> SnapshotAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken)
     {
         string stamp;
         await using (var command = tx.Command(sql.StartsStamp))
@@ -47,7 +60,7 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
         var db = tx.Db;
         if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
         {
-            return snapshot.Routes;
+            return snapshot;
         }
 
         var versions = await db.JourneyVersions.AsNoTracking()
@@ -56,21 +69,30 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
             .ToListAsync(cancellationToken);
         var starts = new List<EventStart>();
         var criteria = new List<EventCriterion>();
+        var qualifications = new List<QualificationStart>();
         foreach (var version in versions)
         {
             if (await catalog.GetAsync(db, version.Id, cancellationToken) is not { } journey)
             {
                 continue;
             }
+            var testOnly = version.Status == JourneyStatus.Draft;
             if (version.Status != JourneyStatus.Closed && journey.Start is { Type: NodeTypes.Event, Event: { } name })
             {
-                starts.Add(new EventStart(name, journey, version.Status == JourneyStatus.Draft));
+                starts.Add(new EventStart(name, journey, testOnly));
+            }
+            if (version.Status != JourneyStatus.Closed
+                && journey.Start is { Type: NodeTypes.AudienceQualification, Audience: { } audience, On: { } on }
+                && Guid.TryParse(audience, out var audienceId) && NodeTypes.QualificationOn.Contains(on))
+            {
+                qualifications.Add(new QualificationStart(audienceId, on == NodeTypes.OnExit, journey, testOnly));
             }
             criteria.AddRange(CriteriaOf(journey));
         }
         var routes = new JourneyRoutes(starts.ToLookup(s => s.EventName, StringComparer.Ordinal), criteria.ToLookup(c => c.EventName, StringComparer.Ordinal));
-        _snapshot = new Snapshot(stamp, routes);
-        return routes;
+        var fresh = new Snapshot(stamp, routes, qualifications.ToLookup(q => q.AudienceId));
+        _snapshot = fresh;
+        return fresh;
     }
 
     private static IEnumerable<EventCriterion> CriteriaOf(CompiledJourney journey)
@@ -90,5 +112,5 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
 
     private static Expression? Parse(string? when) => when is not null && ExpressionParser.TryParse(when, out var e, out _) ? e : null;
 
-    private sealed record Snapshot(string Stamp, JourneyRoutes Routes);
+    private sealed record Snapshot(string Stamp, JourneyRoutes Routes, ILookup<Guid, QualificationStart> Qualifications);
 }

@@ -17,6 +17,7 @@ public static class EntrySteps
         NodeTypes.ReadAudience => "Read Audience",
         NodeTypes.Event => $"'{start.Event}' event",
         NodeTypes.JourneyEntry => "Jump from another journey",
+        NodeTypes.AudienceQualification => start.On == NodeTypes.OnExit ? "Left the audience" : "Qualified for the audience",
         _ => null,
     };
 

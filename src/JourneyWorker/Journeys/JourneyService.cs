@@ -1,4 +1,5 @@
 using System.Text.Json;
+using JourneyWorker.Audiences;
 using JourneyWorker.Data;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Runtime;
@@ -11,7 +12,8 @@ namespace JourneyWorker.Journeys;
 public sealed record LifecycleProblem(int Status, string Detail, JourneyValidationResult? Validation = null);
 
 /// <summary>Journey versions and their lifecycle: draft → (test) → live → closed → finished, or stopped.</summary>
-public sealed class JourneyService(JourneyDbContext db, JourneyValidator validator, JourneySchedules schedules, InstanceStore instances, TimeProvider time)
+public sealed class JourneyService(
+    JourneyDbContext db, JourneyValidator validator, JourneySchedules schedules, InstanceStore instances, AudienceMembership membership, TimeProvider time)
 {
     public async Task<JourneyVersion> CreateAsync(JourneyDefinition definition, CancellationToken cancellationToken)
     {
@@ -54,7 +56,8 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         draft.Definition = Serialize(definition);
         Touch(draft);
         journey.Name = definition.Name!;
-        await db.SaveChangesAsync(cancellationToken);
+        // A draft in test mode may change the audience its qualification entry tracks.
+        await ChangeAsync(_ => db.SaveChangesAsync(cancellationToken), cancellationToken);
         if (draft.TestMode)
         {
             await schedules.ScheduleAsync(db, draft.Id, cancellationToken);
@@ -111,15 +114,15 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             draft.TestMode = true;
             draft.WaitOverride = IsoDuration.TryParse(request.WaitOverride, out var wait) ? wait : null;
             Touch(draft);
-            await db.SaveChangesAsync(cancellationToken);
+            await ChangeAsync(_ => db.SaveChangesAsync(cancellationToken), cancellationToken);
             await schedules.ScheduleAsync(db, draft.Id, cancellationToken);
             return null;
         }
 
-        await instances.WriteAsync(db, async tx =>
+        await ChangeAsync(async tx =>
         {
             await EndTestAsync(tx, draft, cancellationToken);
-            return await db.SaveChangesAsync(cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
         }, cancellationToken);
         return null;
     }
@@ -144,7 +147,7 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
 
         var now = time.GetUtcNow().UtcDateTime;
         var closed = versions.Where(v => v.Status == JourneyStatus.Live).ToList();
-        await instances.WriteAsync(db, async tx =>
+        await ChangeAsync(async tx =>
         {
             foreach (var live in closed)
             {
@@ -159,7 +162,6 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             Touch(draft);
             await db.SaveChangesAsync(cancellationToken);
             await tx.FinishClosedVersionsAsync(closed.Select(v => v.Id), now, cancellationToken);
-            return true;
         }, cancellationToken);
         foreach (var live in closed)
         {
@@ -185,12 +187,11 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         live.Status = JourneyStatus.Closed;
         live.EndedAt = now;
         Touch(live);
-        await instances.WriteAsync(db, async tx =>
+        await ChangeAsync(async tx =>
         {
             await db.SaveChangesAsync(cancellationToken);
             // With nothing running on it, a closed version is finished at once.
             await tx.FinishClosedVersionsAsync([live.Id], now, cancellationToken);
-            return true;
         }, cancellationToken);
         await schedules.UnscheduleAsync(live.Id, cancellationToken);
         return null;
@@ -216,11 +217,10 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
             version.EndedAt = now;
             Touch(version);
         }
-        await instances.WriteAsync(db, async tx =>
+        await ChangeAsync(async tx =>
         {
             await db.SaveChangesAsync(cancellationToken);
             await tx.ExitVersionsAsync(running.Select(v => v.Id), "journeyStopped", "The journey was stopped.", now, cancellationToken);
-            return true;
         }, cancellationToken);
         foreach (var version in running)
         {
@@ -228,6 +228,20 @@ public sealed class JourneyService(JourneyDbContext db, JourneyValidator validat
         }
         return null;
     }
+
+    /// <summary>
+    /// A lifecycle change in one transaction with what it changes in audience qualification: an audience that a live or
+    /// test-mode qualification journey starts to use has its current members recorded (admitting nobody), one no
+    /// longer used loses them. Profile writes wait for it (see <see cref="AudienceMembership.LockTrackingAsync"/>).
+    /// </summary>
+    private Task ChangeAsync(Func<StoreTransaction, Task> change, CancellationToken cancellationToken) =>
+        instances.WriteAsync(db, async tx =>
+        {
+            var tracked = await membership.LockTrackingAsync(tx, cancellationToken);
+            await change(tx);
+            await membership.SyncTrackingAsync(tx, tracked, cancellationToken);
+            return true;
+        }, cancellationToken);
 
     /// <summary>Turning test mode off removes the test instances and, with them, their counts.</summary>
     private async Task EndTestAsync(StoreTransaction tx, JourneyVersion draft, CancellationToken cancellationToken)

@@ -36,6 +36,10 @@ public sealed partial class JourneyValidator
                 }
                 break;
 
+            case NodeTypes.AudienceQualification:
+                await CheckQualificationAsync(node, error, cancellationToken);
+                break;
+
             case NodeTypes.Event:
                 if (string.IsNullOrWhiteSpace(node.Event))
                 {
@@ -106,9 +110,37 @@ public sealed partial class JourneyValidator
         {
             error(node.Id, "timeout.notAllowed", $"Node '{node.Id}' is a {node.Type} node: only event, reaction and webhook nodes take a timeout.");
         }
+        if (node.Type != NodeTypes.AudienceQualification && node.On is not null)
+        {
+            error(node.Id, "on.notAllowed", $"Node '{node.Id}' is a {node.Type} node: only audienceQualification nodes take on.");
+        }
         if (node.Type == NodeTypes.End && node.Next is not null)
         {
             warnings.Add(new(node.Id, "end.next", $"Node '{node.Id}' is an end node; its next is never taken."));
+        }
+    }
+
+    /// <summary>An audience qualification entry: an audience that exists, and whether profiles enter on joining or on leaving it.</summary>
+    private async Task CheckQualificationAsync(NodeDefinition node, Action<string?, string, string> error, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(node.Audience))
+        {
+            error(node.Id, "audienceQualification.audienceMissing", $"Node '{node.Id}' does not name the audience whose members qualify.");
+        }
+        else if (!Guid.TryParse(node.Audience, out var audienceId)
+            || !await db.Audiences.AnyAsync(a => a.Id == audienceId, cancellationToken))
+        {
+            error(node.Id, "audience.unknown", $"Node '{node.Id}' names audience '{node.Audience}', which does not exist.");
+        }
+        if (node.On is null || !NodeTypes.QualificationOn.Contains(node.On))
+        {
+            error(node.Id, "audienceQualification.onInvalid",
+                $"Node '{node.Id}' on must be \"{NodeTypes.OnEnter}\" (a profile starts matching the audience) or \"{NodeTypes.OnExit}\" (it stops matching), not {(node.On is null ? "missing" : $"'{node.On}'")}.");
+        }
+        if (node.Schedule is not null || node.Throttle is not null)
+        {
+            error(node.Id, "audienceQualification.scheduleNotAllowed",
+                $"Node '{node.Id}' is an audienceQualification entry: profiles enter when a profile write changes their membership, not on a schedule or throttle.");
         }
     }
 

@@ -132,9 +132,9 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
         {
             error(definition.Start, "start.unknownNode", $"The start node '{definition.Start}' does not exist.");
         }
-        else if (start.Type is not (NodeTypes.ReadAudience or NodeTypes.Event or NodeTypes.JourneyEntry))
+        else if (start.Type is not (NodeTypes.ReadAudience or NodeTypes.Event or NodeTypes.JourneyEntry or NodeTypes.AudienceQualification))
         {
-            error(start.Id, "start.notEntry", $"The start node '{start.Id}' must be a readAudience, event or journeyEntry node, not {start.Type}.");
+            error(start.Id, "start.notEntry", $"The start node '{start.Id}' must be a readAudience, event, journeyEntry or audienceQualification node, not {start.Type}.");
         }
 
         foreach (var node in byId.Values.Where(n => n.Type == NodeTypes.ReadAudience && n.Id != definition.Start))
@@ -144,6 +144,11 @@ public sealed partial class JourneyValidator(JourneyDbContext db, TemplateRender
         foreach (var node in byId.Values.Where(n => n.Type == NodeTypes.JourneyEntry && n.Id != definition.Start))
         {
             error(node.Id, "journeyEntry.notStart", $"Node '{node.Id}' is a journeyEntry but not the start node: profiles jumped in from another journey enter at the start.");
+        }
+        foreach (var node in byId.Values.Where(n => n.Type == NodeTypes.AudienceQualification && n.Id != definition.Start))
+        {
+            error(node.Id, "audienceQualification.notStart",
+                $"Node '{node.Id}' is an audienceQualification entry but not the start node: profiles qualify into a journey at its start.");
         }
     }
 

@@ -31,7 +31,7 @@ public static class ProfileEndpoints
     }
 
     private static async Task<Results<Ok<ProfileResponse>, ValidationProblem, ProblemHttpResult>> PutAsync(
-        string @namespace, string identity, ProfileRequest request, ProfileService profiles, JourneyDbContext db, CancellationToken cancellationToken)
+        string @namespace, string identity, ProfileRequest request, ProfileService profiles, CancellationToken cancellationToken)
     {
         if (!IdentityRules.IsValid(@namespace) || !IdentityRules.IsValid(identity))
         {
@@ -46,7 +46,7 @@ public static class ProfileEndpoints
                 : TypedResults.ValidationProblem(new Dictionary<string, string[]> { [problem.Field] = [problem.Message] });
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        await profiles.SaveAsync(profile!, cancellationToken);
         return TypedResults.Ok(ProfileService.ToResponse(profile!));
     }
 

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using FluentValidation;
+using JourneyWorker.Audiences;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
+using JourneyWorker.Runtime.Store;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -18,6 +20,8 @@ namespace JourneyWorker.Profiles;
 public sealed class ProfileImporter(
     JourneyDbContext db,
     ProfileService profiles,
+    InstanceStore store,
+    AudienceMembership membership,
     IValidator<ProfileRequest> validator,
     IOptions<JsonOptions> json,
     IOptions<ImportOptions> options)
@@ -81,6 +85,9 @@ public sealed class ProfileImporter(
         public ProfileRequest? Request { get; } = request;
         public string? Error { get; set; }
 
+        /// <summary>The profile the line wrote (its id is known once saved); null while unwritten or when it failed.</summary>
+        public Profile? Written { get; set; }
+
         public List<(string Namespace, string Value)> Identities { get; } =
             request?.Identities?.Select(i => (i.Key, i.Value)).ToList() ?? [];
     }
@@ -108,7 +115,10 @@ public sealed class ProfileImporter(
             : new Line(number, null) { Error = string.Join(" ", validation.Errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")) };
     }
 
-    /// <summary>The batch's lines in order, in one transaction; each line's outcome is left in its Error.</summary>
+    /// <summary>
+    /// The batch's lines in order, in one transaction, with what the batch changes in audience qualification (evaluated
+    /// once for the batch's profiles, set-based); each line's outcome is left in its Error.
+    /// </summary>
     private async Task WriteBatchAsync(List<Line> batch, CancellationToken cancellationToken)
     {
         var lines = batch.Where(l => l.Request is not null).ToList();
@@ -117,7 +127,18 @@ public sealed class ProfileImporter(
             return;
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await store.WriteAsync(db, async tx =>
+        {
+            await membership.BeginProfileWriteAsync(tx, cancellationToken);
+            await WriteLinesAsync(lines, cancellationToken);
+            var written = lines.Where(l => l.Error is null && l.Written is not null).Select(l => l.Written!.Id).Distinct().ToList();
+            return await membership.ApplyAsync(tx, written, cancellationToken);
+        }, cancellationToken);
+        db.ChangeTracker.Clear();
+    }
+
+    private async Task WriteLinesAsync(List<Line> lines, CancellationToken cancellationToken)
+    {
         var held = await profiles.HeldIdentitiesAsync([.. lines.SelectMany(l => l.Identities).Distinct()], cancellationToken);
         var fresh = new List<Line>();
         var taken = new HashSet<(string Namespace, string Value)>();
@@ -125,7 +146,7 @@ public sealed class ProfileImporter(
         {
             if (line.Identities.Count > 0 && !line.Identities.Any(i => held.Contains(i) || taken.Contains(i)))
             {
-                profiles.AddNew(line.Request!.Identities!, line.Request);
+                line.Written = profiles.AddNew(line.Request!.Identities!, line.Request);
                 taken.UnionWith(line.Identities);
                 fresh.Add(line);
                 continue;
@@ -135,12 +156,10 @@ public sealed class ProfileImporter(
             await SaveFreshAsync(fresh, cancellationToken);
             held.UnionWith(taken);
             taken.Clear();
-            line.Error = await UpsertAsync(line.Request!, cancellationToken);
+            await UpsertAsync(line, cancellationToken);
             held.UnionWith(line.Identities);
         }
         await SaveFreshAsync(fresh, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        db.ChangeTracker.Clear();
     }
 
     /// <summary>The new profiles of the batch so far in one save; if the database refuses it, each line again on its own.</summary>
@@ -161,31 +180,33 @@ public sealed class ProfileImporter(
             Forget();
             foreach (var line in fresh)
             {
-                line.Error = await UpsertAsync(line.Request!, cancellationToken);
+                await UpsertAsync(line, cancellationToken);
             }
         }
         fresh.Clear();
     }
 
-    /// <summary>One line as a single upsert: its own lookup and save; null when it was stored.</summary>
-    private async Task<string?> UpsertAsync(ProfileRequest request, CancellationToken cancellationToken)
+    /// <summary>One line as a single upsert: its own lookup and save; its Error stays null when it was stored.</summary>
+    private async Task UpsertAsync(Line line, CancellationToken cancellationToken)
     {
-        var (_, problem) = await profiles.UpsertAsync(null, request, cancellationToken);
+        line.Written = null;
+        var (profile, problem) = await profiles.UpsertAsync(null, line.Request!, cancellationToken);
         if (problem is not null)
         {
-            return $"{problem.Field}: {problem.Message}";
+            line.Error = $"{problem.Field}: {problem.Message}";
+            return;
         }
 
         try
         {
             await db.SaveChangesAsync(cancellationToken);
-            return null;
+            line.Written = profile;
         }
         catch (DbUpdateException e)
         {
             // The savepoint EF took for this SaveChanges was rolled back; forget the line's entities.
             Forget();
-            return $"Could not be stored: {e.InnerException?.Message ?? e.Message}";
+            line.Error = $"Could not be stored: {e.InnerException?.Message ?? e.Message}";
         }
     }
 

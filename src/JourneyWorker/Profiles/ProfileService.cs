@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using JourneyWorker.Audiences;
 using JourneyWorker.Data;
 using JourneyWorker.Deliverability;
 using JourneyWorker.Runtime;
@@ -10,7 +11,7 @@ namespace JourneyWorker.Profiles;
 /// <summary>Why an upsert could not be applied; mapped to 400/409 by the endpoints and to a line error by the import.</summary>
 public sealed record UpsertProblem(int Status, string Field, string Message);
 
-public sealed class ProfileService(JourneyDbContext db, InstanceStore instances, TimeProvider time)
+public sealed class ProfileService(JourneyDbContext db, InstanceStore instances, AudienceMembership membership, TimeProvider time)
 {
     public Task<Profile?> FindAsync(string ns, string identity, CancellationToken cancellationToken) =>
         db.Profiles
@@ -71,6 +72,18 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
         Apply(profile, identities, request, time.GetUtcNow().UtcDateTime);
         return (profile, null);
     }
+
+    /// <summary>
+    /// Saves the tracked changes of <paramref name="profile"/> in one transaction with what they change in audience
+    /// qualification (membership, admissions). Returns how many journey instances the write admitted.
+    /// </summary>
+    public Task<int> SaveAsync(Profile profile, CancellationToken cancellationToken) =>
+        instances.WriteAsync(db, async tx =>
+        {
+            await membership.BeginProfileWriteAsync(tx, cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
+            return await membership.ApplyAsync(tx, [profile.Id], cancellationToken);
+        }, cancellationToken);
 
     /// <summary>
     /// A new profile with the given identities, which the caller knows nobody holds yet (an import checks a whole batch
@@ -148,6 +161,7 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
         var now = time.GetUtcNow().UtcDateTime;
         var deleted = await instances.WriteAsync(db, async tx =>
         {
+            await membership.BeginProfileWriteAsync(tx, cancellationToken);
             await tx.DeleteInstancesAsync(i => i.ProfileId == profileId, now, cancellationToken);
             await db.StoredEvents.Where(e => e.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
             // Events that matched no configuration are stored without a profile, yet may name one of its identities:
@@ -168,6 +182,7 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
                 }
                 await Suppressions.ForgetAddressesAsync(db, addresses, cancellationToken);
             }
+            await membership.ProfileDeletedAsync(tx, profileId, cancellationToken);
             await db.PushTokens.Where(t => t.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
             await db.ProfileIdentities.Where(i => i.ProfileId == profileId).ExecuteDeleteAsync(cancellationToken);
             return await db.Profiles.Where(p => p.Id == profileId).ExecuteDeleteAsync(cancellationToken);

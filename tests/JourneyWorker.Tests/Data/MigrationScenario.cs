@@ -12,7 +12,8 @@ namespace JourneyWorker.Tests.Data;
 
 /// <summary>
 /// A SQLite database with journeys in every state, made through the real service: five profiles (with push tokens)
-/// read into an e-mail → open-or-timeout → purchase journey, and a second journey in test mode with a wait override.
+/// read into an e-mail → open-or-timeout → purchase journey, a second journey in test mode with a wait override, and a
+/// third that admits profiles leaving the audience (so its members are recorded).
 /// When <see cref="BuildAsync"/> returns: p1 opened and waits for a purchase, p2 and p5 wait for the open (timeout in
 /// an hour), p3 opened, unsubscribed and bought (its thanks skipped: completed), p4 opened and bought (completed);
 /// p4's first e-mail was reported as a soft bounce (recorded, not yet suppressing).
@@ -57,6 +58,10 @@ public static partial class MigrationScenario
         var tried = await CreateAsync(h, Runtime.Engine.Journey("read", "", Read(audience, "w"),
             """{"id": "w", "type": "wait", "duration": "P1D", "next": "x"}""", Mail("x")));
         await h.PostJsonAsync($"/api/journeys/{tried}/test", """{"enabled": true, "waitOverride": "PT30S"}""", Ct);
+
+        // A journey for the profiles that leave the audience: the audience's current members are recorded.
+        await PublishAsync(h, Runtime.Engine.Journey("q", "",
+            $$"""{"id": "q", "type": "audienceQualification", "audience": "{{audience}}", "on": "exit", "next": "x"}""", Mail("x")));
         return journey;
     }
 
@@ -103,6 +108,7 @@ public static partial class MigrationScenario
         ["ProfileIdentities"] = Json((await db.ProfileIdentities.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["PushTokens"] = Json((await db.PushTokens.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["Audiences"] = Json((await db.Audiences.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
+        ["AudienceMembers"] = Json((await db.AudienceMembers.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.AudienceId).ThenBy(r => r.ProfileId)),
         ["EventConfigs"] = Json((await db.EventConfigs.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["Journeys"] = Json((await db.Journeys.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["JourneyVersions"] = Json((await db.JourneyVersions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),

@@ -44,6 +44,19 @@ namespace JourneyWorker.Data.Migrations
                     b.ToTable("Audiences");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.AudienceMember", b =>
+                {
+                    b.Property<Guid>("AudienceId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ProfileId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("AudienceId", "ProfileId");
+
+                    b.ToTable("AudienceMembers");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.Conversion", b =>
                 {
                     b.Property<long>("InstanceId")

@@ -39,8 +39,10 @@ public sealed record NodeDefinition
     public string? Type { get; init; }
     public string? Next { get; init; }
 
-    // readAudience
+    // readAudience, audienceQualification
     public string? Audience { get; init; }
+    /// <summary>audienceQualification: "enter" (the profile newly matches the audience) or "exit" (it stops matching).</summary>
+    public string? On { get; init; }
     public ScheduleDefinition? Schedule { get; init; }
     /// <summary>Profiles per second admitted by Read Audience.</summary>
     public double? Throttle { get; init; }
@@ -115,14 +117,20 @@ public static class NodeTypes
     public const string Jump = "jump";
     public const string JourneyEntry = "journeyEntry";
     public const string Webhook = "webhook";
+    public const string AudienceQualification = "audienceQualification";
 
-    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End, UpdateProfile, Jump, JourneyEntry, Webhook];
+    public static readonly string[] All = [ReadAudience, Event, Reaction, Email, Push, Wait, Condition, End, UpdateProfile, Jump, JourneyEntry, Webhook, AudienceQualification];
 
     /// <summary>The node types a journey may start with.</summary>
-    public static readonly string[] Entries = [ReadAudience, Event, JourneyEntry];
+    public static readonly string[] Entries = [ReadAudience, Event, JourneyEntry, AudienceQualification];
 
     /// <summary>The HTTP methods a webhook node may use (POST when it names none).</summary>
     public static readonly string[] WebhookMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+    /// <summary>What an audienceQualification entry reacts to.</summary>
+    public const string OnEnter = "enter";
+    public const string OnExit = "exit";
+    public static readonly string[] QualificationOn = [OnEnter, OnExit];
 
     public static readonly string[] Reactions = ["emailOpened", "emailClicked", "pushOpened"];
 

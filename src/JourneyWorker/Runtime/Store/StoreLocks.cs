@@ -18,6 +18,9 @@ internal static class StoreLocks
     public const int ProfileClass = 0x4A57_0001;
     public const int InstanceClass = 0x4A57_0002;
 
+    /// <summary>Audience membership (one key, 0): profile writes take it shared, a change of what is tracked exclusively (see Audiences/AudienceMembership).</summary>
+    public const int MembershipClass = 0x4A57_0003;
+
     /// <summary>Takes the locks (a no-op where the provider needs none, or there is nothing to lock).</summary>
     public static async Task LockAsync(
         DbTransaction transaction, InstanceSql sql, IReadOnlyCollection<long> profiles, IReadOnlyCollection<long> instances,

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json.Nodes;
+using JourneyWorker.Audiences;
 using JourneyWorker.Data;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Profiles;
@@ -9,7 +10,7 @@ namespace JourneyWorker.Runtime.Store;
 
 /// <summary>
 /// What the runner's write does beyond the instance rows, in the same transaction: the attribute writes of
-/// updateProfile nodes and the admissions of jump nodes. Both happen only for a run whose instance update was accepted
+/// updateProfile nodes (and the audience qualification they cause) and the admissions of jump nodes. Both happen only for a run whose instance update was accepted
 /// (the lease still ours), so they commit exactly when the steps that record them do.
 /// </summary>
 public sealed partial class StoreSession
@@ -104,12 +105,12 @@ public sealed partial class StoreSession
     /// meanwhile is not brought back; a path that meanwhile runs into a non-object value (an upsert since the batch read
     /// the profile) is left as the upsert made it, the rule the run applied in memory.
     /// </summary>
-    private async Task WriteProfileUpdatesAsync(DbTransaction transaction, List<InstanceRun> written, CancellationToken cancellationToken)
+    private async Task<List<long>> WriteProfileUpdatesAsync(DbTransaction transaction, List<InstanceRun> written, CancellationToken cancellationToken)
     {
         var updating = written.Where(r => r.ProfileUpdates.Count > 0).ToList();
         if (updating.Count == 0)
         {
-            return;
+            return [];
         }
 
         var stored = new Dictionary<long, (JsonObject Attributes, DateTime At)>();
@@ -155,5 +156,30 @@ public sealed partial class StoreSession
         {
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
+        return [.. changed.Select(p => p.Key)];
+    }
+
+    /// <summary>Audience qualification of the profiles that updateProfile nodes changed (see Audiences/AudienceMembership).</summary>
+    private AudienceMembership Membership => _scope.ServiceProvider.GetRequiredService<AudienceMembership>();
+
+    /// <summary>First in the runner's write when it changes profiles: the order profile writes keep against a change of what is tracked.</summary>
+    private Task BeginProfileUpdatesAsync(DbTransaction transaction, IReadOnlyCollection<InstanceRun> runs, CancellationToken cancellationToken) =>
+        runs.Any(r => r.ProfileUpdates.Count > 0 && !r.Lost && !r.Released)
+            ? Membership.BeginProfileWriteAsync(transaction, cancellationToken)
+            : Task.CompletedTask;
+
+    /// <summary>
+    /// The profiles updateProfile nodes changed may start or stop matching an audience that a qualification journey
+    /// uses: they enter those journeys in this transaction, as after any other profile write. Returns whether someone was admitted.
+    /// </summary>
+    private async Task<bool> QualifyAsync(DbTransaction transaction, Enlistment? enlisted, List<long> changed, CancellationToken cancellationToken)
+    {
+        if (changed.Count == 0)
+        {
+            return false;
+        }
+        await using var own = enlisted is null ? await EnlistAsync(transaction, cancellationToken) : null;
+        var tx = (enlisted ?? own)!.Tx;
+        return await Membership.ApplyAsync(tx, changed, cancellationToken) > 0;
     }
 }

@@ -25,6 +25,7 @@ public sealed partial class StoreSession
         _gate.RunAsync(async () =>
         {
             await using var transaction = await Db.Database.GetDbConnection().BeginTransactionAsync(cancellationToken);
+            await BeginProfileUpdatesAsync(transaction, runs, cancellationToken);
             if (caps is { Rules.Count: > 0 })
             {
                 await CheckCapsAsync(transaction, runs, caps, cancellationToken);
@@ -56,7 +57,7 @@ public sealed partial class StoreSession
             {
                 await WriteRunsBatchedAsync(transaction, jumps?.Tx, batched, owner, leaseUntil, written, cancellationToken);
             }
-            await WriteProfileUpdatesAsync(transaction, written, cancellationToken);
+            var qualified = await QualifyAsync(transaction, jumps, await WriteProfileUpdatesAsync(transaction, written, cancellationToken), cancellationToken);
             foreach (var run in written)
             {
                 if (run.Instance.Status is not (InstanceStatus.Active or InstanceStatus.Waiting))
@@ -66,9 +67,10 @@ public sealed partial class StoreSession
             }
             var writing = runs.ToHashSet();
             await RenewLeasesAsync(transaction, [.. batch.Where(r => !r.Lost && !r.Released && !writing.Contains(r))], owner, leaseUntil, cancellationToken);
-            // A run that goes on at once in a later claim (a reaction found at commit) or a profile a jump admitted is work any worker may take.
+            // A run that goes on at once in a later claim (a reaction found at commit) or a profile a jump or a
+            // qualification admitted is work any worker may take.
             if (_sql.NotifyDue is { } notify
-                && (jumps?.Tx.MadeWorkDue == true || written.Any(r => r.PendingSend is null && r.Instance.Status == InstanceStatus.Active && r.Instance.DueAt <= r.NowMs)))
+                && (qualified || jumps?.Tx.MadeWorkDue == true || written.Any(r => r.PendingSend is null && r.Instance.Status == InstanceStatus.Active && r.Instance.DueAt <= r.NowMs)))
             {
                 await using var command = StoreTransaction.Command(transaction, notify);
                 await command.ExecuteNonQueryAsync(cancellationToken);

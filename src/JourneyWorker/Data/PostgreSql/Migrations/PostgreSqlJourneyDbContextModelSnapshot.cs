@@ -49,6 +49,19 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.ToTable("Audiences");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.AudienceMember", b =>
+                {
+                    b.Property<Guid>("AudienceId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("ProfileId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("AudienceId", "ProfileId");
+
+                    b.ToTable("AudienceMembers");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.Conversion", b =>
                 {
                     b.Property<long>("InstanceId")

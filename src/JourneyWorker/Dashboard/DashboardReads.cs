@@ -7,8 +7,8 @@ using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Dashboard;
 
-/// <summary>A journey as the list shows it.</summary>
-public sealed record JourneyRow(Guid Id, string Name, string Status, int? LiveVersion, int Versions, bool TestMode, IReadOnlyDictionary<string, int> Instances);
+/// <summary>A journey as the list shows it; <see cref="TestVersion"/> is its draft's number while that draft is in test mode.</summary>
+public sealed record JourneyRow(Guid Id, string Name, string Status, int? LiveVersion, int Versions, int? TestVersion, IReadOnlyDictionary<string, int> Instances);
 
 /// <summary>An audience with the number of profiles its rule matches now.</summary>
 public sealed record AudienceRow(Guid Id, string Name, string Rule, int Count);
@@ -38,7 +38,7 @@ public sealed class DashboardReads(JourneyDbContext db, InstanceStore store, Tim
             var draft = own.LastOrDefault(v => v.Status == JourneyStatus.Draft);
             // The journey is live while a version is; otherwise it is as its newest version is.
             var status = live?.Status ?? own.LastOrDefault()?.Status ?? JourneyStatus.Draft;
-            return new JourneyRow(j.Id, j.Name, status, live?.Version, own.Count, draft?.TestMode == true,
+            return new JourneyRow(j.Id, j.Name, status, live?.Version, own.Count, draft is { TestMode: true } ? draft.Version : null,
                 instances.GetValueOrDefault(j.Id) ?? new Dictionary<string, int>());
         })];
     }
@@ -54,6 +54,18 @@ public sealed class DashboardReads(JourneyDbContext db, InstanceStore store, Tim
             rows.Add(new AudienceRow(audience.Id, audience.Name, audience.Rule, await AudienceQuery.CountAsync(db, audience.Rule, now, cancellationToken)));
         }
         return rows;
+    }
+
+    /// <summary>An identity of each profile (the one in <paramref name="preferred"/> namespace where it has one), for links to its instances.</summary>
+    public async Task<Dictionary<long, string>> IdentitiesAsync(IEnumerable<long> profileIds, Func<long, string?> preferred, CancellationToken cancellationToken)
+    {
+        var ids = profileIds.Distinct().ToList();
+        var identities = await db.ProfileIdentities.AsNoTracking().Where(i => ids.Contains(i.ProfileId)).ToListAsync(cancellationToken);
+        return identities.GroupBy(i => i.ProfileId).ToDictionary(g => g.Key, g =>
+        {
+            var chosen = g.FirstOrDefault(i => i.Namespace == preferred(g.Key)) ?? g.OrderBy(i => i.Namespace, StringComparer.Ordinal).First();
+            return $"{chosen.Namespace}:{chosen.Value}";
+        });
     }
 
     /// <summary>The newest events received, whatever they matched; the payload only as far as the page shows it.</summary>

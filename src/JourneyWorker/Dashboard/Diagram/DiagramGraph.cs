@@ -14,7 +14,7 @@ public sealed record DiagramEdge(string From, string To, string Field, string? L
 public sealed class DiagramGraph
 {
     /// <summary>Edge labels longer than this are cut (the full text is the edge's title).</summary>
-    public const int MaxLabelLength = 18;
+    public const int MaxLabelLength = 16;
 
     private DiagramGraph(List<DiagramNode> nodes, List<DiagramEdge> edges, string? start)
     {

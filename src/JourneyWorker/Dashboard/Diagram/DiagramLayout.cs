@@ -16,8 +16,8 @@ public sealed record PlacedEdge(DiagramEdge Edge, string Path, double LabelX, do
 /// </summary>
 public sealed partial class DiagramLayout
 {
-    public const double NodeWidth = 176;
-    public const double ColumnGap = 124;
+    public const double NodeWidth = 168;
+    public const double ColumnGap = 100;
     public const double RowGap = 26;
     public const double Padding = 16;
     /// <summary>Room above the first row for self-loops.</summary>

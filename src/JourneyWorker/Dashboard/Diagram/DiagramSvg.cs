@@ -40,8 +40,8 @@ public static class DiagramSvg
             <title id="{id}-title">{options.Title}</title>
             <desc id="{id}-desc">{summary}</desc>
             <defs>
-            <marker id="{id}-arrow" class="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>
-            <marker id="{id}-arrow-taken" class="arrow taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>
+            <marker id="{id}-arrow" class="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>
+            <marker id="{id}-arrow-taken" class="arrow taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="12" markerHeight="12" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>
             </defs>
             <g class="edges">{edges}</g>
             <g class="nodes">{nodes}</g>
@@ -84,8 +84,8 @@ public static class DiagramSvg
         var body = Html($"""
             <title>{title}</title>
             <rect class="box" width="{DiagramLayout.NodeWidth:0}" height="{h}" rx="6"/><rect class="stripe" width="6" height="{h}" rx="2"/>
-            <text class="node-id" x="14" y="20">{Fit(node.Id, 20)}</text>
-            <text class="node-type" x="14" y="38">{Fit(node.Label, 24)}</text>
+            <text class="node-id" x="14" y="20">{Fit(node.Id, 18)}</text>
+            <text class="node-type" x="14" y="38">{Fit(node.Label, 22)}</text>
             {Counts(node, options.Counts)}
             """);
         var link = !node.Missing && options.NodeLink?.Invoke(node.Id) is { } href

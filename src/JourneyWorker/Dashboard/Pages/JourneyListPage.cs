@@ -15,7 +15,7 @@ public static class JourneyListPage
         var rows = journeys.Select(j => Html($"""
             <tr>
             <th scope="row"><a href="/dashboard/journeys/{j.Id}">{j.Name}</a></th>
-            <td>{Layout.Status(j.Status)}{(j.TestMode ? Html($" <span class=\"test\">test mode</span>") : Empty)}</td>
+            <td>{Layout.Status(j.Status)}{(j.TestVersion is { } t ? Html($" <span class=\"test\">draft v{t} in test mode</span>") : Empty)}</td>
             <td class="num">{(j.LiveVersion is { } v ? Text($"v{v}") : Text("—"))}</td>
             <td class="num">{j.Versions}</td>
             {Statuses.Select(s => Html($"""<td class="num">{j.Instances.GetValueOrDefault(s)}</td>"""))}

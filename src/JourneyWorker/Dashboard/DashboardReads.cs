@@ -28,9 +28,9 @@ public sealed class DashboardReads(JourneyDbContext db, InstanceStore store, Tim
         var journeys = await db.Journeys.AsNoTracking().OrderBy(j => j.CreatedAt).Take(ListLimit).ToListAsync(cancellationToken);
         var ids = journeys.Select(j => j.Id).ToList();
         var versions = (await db.JourneyVersions.AsNoTracking().Where(v => ids.Contains(v.JourneyId))
-                .Select(v => new { v.JourneyId, v.Version, v.Status, v.TestMode }).ToListAsync(cancellationToken))
+                .Select(v => new { v.Id, v.JourneyId, v.Version, v.Status, v.TestMode }).ToListAsync(cancellationToken))
             .ToLookup(v => v.JourneyId);
-        var instances = await store.InstancesPerJourneyAndStatusAsync(cancellationToken);
+        var instances = await store.InstancesPerVersionAndStatusAsync(cancellationToken);
         return [.. journeys.Select(j =>
         {
             var own = versions[j.Id].OrderBy(v => v.Version).ToList();
@@ -38,8 +38,9 @@ public sealed class DashboardReads(JourneyDbContext db, InstanceStore store, Tim
             var draft = own.LastOrDefault(v => v.Status == JourneyStatus.Draft);
             // The journey is live while a version is; otherwise it is as its newest version is.
             var status = live?.Status ?? own.LastOrDefault()?.Status ?? JourneyStatus.Draft;
-            return new JourneyRow(j.Id, j.Name, status, live?.Version, own.Count, draft is { TestMode: true } ? draft.Version : null,
-                instances.GetValueOrDefault(j.Id) ?? new Dictionary<string, int>());
+            var counts = own.SelectMany(v => instances.GetValueOrDefault(v.Id) ?? [])
+                .GroupBy(c => c.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(c => c.Value), StringComparer.Ordinal);
+            return new JourneyRow(j.Id, j.Name, status, live?.Version, own.Count, draft is { TestMode: true } ? draft.Version : null, counts);
         })];
     }
 

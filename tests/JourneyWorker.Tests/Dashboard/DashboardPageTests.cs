@@ -22,6 +22,8 @@ public sealed partial class DashboardPageTests
 
         var list = await browser.GetStringAsync("/dashboard", Ct);
         Assert.Contains($"""<a href="/dashboard/journeys/{journeyId}">Multi-channel</a>""", list, StringComparison.Ordinal);
+        // active, waiting (Eve, Fay), completed (Ann), failed (Bob), exited
+        Assert.Contains("""<td class="num">0</td><td class="num">2</td><td class="num">1</td><td class="num">1</td><td class="num">0</td>""", list, StringComparison.Ordinal);
 
         var html = await browser.GetStringAsync($"/dashboard/journeys/{journeyId}", Ct);
         var reportJson = await h.Client.GetStringAsync($"/api/journeys/{journeyId}/report", Ct);

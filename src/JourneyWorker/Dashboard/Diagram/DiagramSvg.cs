@@ -49,6 +49,14 @@ public static class DiagramSvg
             """);
     }
 
+    /// <summary>
+    /// The diagram in its scrolling frame. The frame takes keyboard focus, so that a diagram wider than the screen can be
+    /// scrolled without a mouse.
+    /// </summary>
+    public static Markup Framed(DiagramGraph graph, DiagramOptions options) => Html($"""
+        <div class="diagram-wrap" tabindex="0" role="region" aria-label="{options.Title}">{Render(graph, options)}</div>
+        """);
+
     private static Markup Edge(PlacedEdge placed, DiagramOptions options)
     {
         var edge = placed.Edge;

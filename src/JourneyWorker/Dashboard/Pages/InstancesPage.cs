@@ -88,10 +88,10 @@ public static class InstancesPage
             var graph = DiagramGraph.From(CompiledJourney.Parse(version.Definition));
             diagram = Html($"""
                 {JourneyPage.Legend(withPath: true)}
-                <div class="diagram-wrap">{DiagramSvg.Render(graph, new DiagramOptions($"instance-{instance.Id}", $"Path of instance #{instance.Id} through {name}, version {instance.Version}")
+                {DiagramSvg.Framed(graph, new DiagramOptions($"instance-{instance.Id}", $"Path of instance #{instance.Id} through {name}, version {instance.Version}")
                 {
                     Path = InstancePath.Of(graph, instance),
-                })}</div>
+                })}
                 """);
         }
         var heading = Html($"""<a href="/dashboard/journeys/{instance.JourneyId}">{name}</a> · version {instance.Version} · instance #{instance.Id} {Layout.Status(instance.Status)}""");

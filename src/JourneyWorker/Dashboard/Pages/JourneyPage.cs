@@ -42,7 +42,7 @@ public static partial class JourneyPage
         var shown = versions.LastOrDefault(v => v.Status == JourneyStatus.Live) ?? JourneyService.Current(versions);
         var graph = DiagramGraph.From(CompiledJourney.Parse(shown.Definition));
         var rows = report.Nodes.Keys.Select((node, i) => (node, i)).ToDictionary(p => p.node, p => p.i, StringComparer.Ordinal);
-        var diagram = DiagramSvg.Render(graph, new DiagramOptions("journey-diagram", $"Diagram of {journey.Name}, version {shown.Version} ({shown.Status})")
+        var diagram = DiagramSvg.Framed(graph, new DiagramOptions("journey-diagram", $"Diagram of {journey.Name}, version {shown.Version} ({shown.Status})")
         {
             Counts = report,
             NodeLink = node => rows.TryGetValue(node, out var row) ? $"#node-{row}" : null,
@@ -62,7 +62,7 @@ public static partial class JourneyPage
             <ul class="cards">{Cards(report)}</ul>
             <h2 id="diagram-title">Version {shown.Version} ({shown.Status})</h2>
             {Legend(withPath: false)}
-            <div class="diagram-wrap">{diagram}</div>
+            {diagram}
             <p id="live-state" class="live-state" role="status" aria-live="polite">Counts as of loading the page; reload to refresh.</p>
             <h2 id="nodes-title">Nodes</h2>
             {NodeTable(report, graph)}

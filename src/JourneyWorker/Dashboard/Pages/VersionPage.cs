@@ -21,7 +21,7 @@ public static class VersionPage
             return DashboardEndpoints.NotFound(context, $"Journey {id} has no version {version}.");
         }
         var definition = CompiledJourney.Parse(shown.Definition);
-        var diagram = DiagramSvg.Render(DiagramGraph.From(definition),
+        var diagram = DiagramSvg.Framed(DiagramGraph.From(definition),
             new DiagramOptions("version-diagram", $"Diagram of {journey.Name}, version {shown.Version} ({shown.Status})"));
         return Layout.Page(context, $"{journey.Name} v{shown.Version}", Section.Journeys, Html($"""
             <p><a href="/dashboard">Journeys</a> › <a href="/dashboard/journeys/{id}">{journey.Name}</a> › Version {shown.Version}</p>
@@ -29,7 +29,7 @@ public static class VersionPage
             <p class="muted">Created {Layout.Time(shown.CreatedAt)} · published {Layout.Time(shown.PublishedAt)} · ended {Layout.Time(shown.EndedAt)}{(shown.TestMode ? " · test mode on" : "")}</p>
             <p>Counts per node are on <a href="/dashboard/journeys/{id}">the journey's page</a>: the report adds up every version by node id.</p>
             {JourneyPage.Legend(withPath: false)}
-            <div class="diagram-wrap">{diagram}</div>
+            {diagram}
             <h2>Definition</h2>
             <pre>{JsonSerializer.Serialize(definition, Indented)}</pre>
             """));

@@ -9,13 +9,16 @@ public sealed record FailedStep(long InstanceId, string NodeId, DateTime At, str
 /// <summary>The reads the dashboard needs beyond the report: counts over all journeys, a profile's instances, recent failures.</summary>
 public sealed partial class InstanceStore
 {
-    /// <summary>Instances per journey and status, for every journey at once (one grouped scan instead of one query per journey).</summary>
-    public async Task<Dictionary<Guid, Dictionary<string, int>>> InstancesPerJourneyAndStatusAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Instances per version and status, for every journey at once: one pass over the (JourneyVersionId, Status) index
+    /// instead of a query per journey.
+    /// </summary>
+    public async Task<Dictionary<Guid, Dictionary<string, int>>> InstancesPerVersionAndStatusAsync(CancellationToken cancellationToken)
     {
         await using var session = await OpenAsync(cancellationToken);
-        var rows = await session.Db.JourneyInstances.GroupBy(i => new { i.JourneyId, i.Status })
-            .Select(g => new { g.Key.JourneyId, g.Key.Status, Count = g.Count() }).ToListAsync(cancellationToken);
-        return rows.GroupBy(r => r.JourneyId)
+        var rows = await session.Db.JourneyInstances.GroupBy(i => new { i.JourneyVersionId, i.Status })
+            .Select(g => new { g.Key.JourneyVersionId, g.Key.Status, Count = g.Count() }).ToListAsync(cancellationToken);
+        return rows.GroupBy(r => r.JourneyVersionId)
             .ToDictionary(g => g.Key, g => g.ToDictionary(r => r.Status, r => r.Count, StringComparer.Ordinal));
     }
 

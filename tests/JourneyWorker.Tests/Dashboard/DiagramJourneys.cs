@@ -35,13 +35,13 @@ public static class DiagramJourneys
     /// <summary>Journeys that between them hold every node type, every kind of exit, and what a draft may hold: a cycle, a self-loop, a missing target.</summary>
     public static IEnumerable<(string Name, JourneyDefinition Journey)> EveryNodeType()
     {
-        yield return ("every type from Read Audience", Parse("""
+        yield return ("every type and exit from Read Audience", Parse("""
             { "name": "Everything", "start": "read", "nodes": [
               { "id": "read", "type": "readAudience", "audience": "a", "schedule": { "frequency": "daily" }, "next": "split" },
               { "id": "split", "type": "condition", "branches": [
                   { "when": "profile.homeAddress.city = \"Seattle\" and profile.person.birthYear > 1980", "next": "mail" },
                   { "percent": 25, "next": "hook" } ], "otherwise": "wait" },
-              { "id": "mail", "type": "email", "subject": "Hi <b>{{profile.name}}</b>", "html": "<p>x</p>", "next": "opened", "errorNext": "hook" },
+              { "id": "mail", "type": "email", "subject": "Hi <b>{{profile.name}}</b>", "html": "<p>x</p>", "next": "opened", "errorNext": "hook", "cappedNext": "wait" },
               { "id": "opened", "type": "reaction", "action": "mail", "reaction": "emailOpened", "timeout": "P1D", "timeoutNext": "push", "next": "buy" },
               { "id": "buy", "type": "event", "event": "purchase", "timeout": "P2D", "timeoutNext": "end", "next": "update" },
               { "id": "push", "type": "push", "title": "Hey", "body": "b", "next": "end", "errorNext": "end" },
@@ -54,7 +54,8 @@ public static class DiagramJourneys
         yield return ("journey entry", Parse("""
             { "name": "Entered by a jump", "start": "in", "nodes": [
               { "id": "in", "type": "journeyEntry", "next": "later" },
-              { "id": "later", "type": "wait", "until": "2026-04-01T09:00:00Z", "next": "done" },
+              { "id": "later", "type": "wait", "until": "2026-04-01T09:00:00Z", "next": "morning" },
+              { "id": "morning", "type": "wait", "until": { "time": "09:00", "timeZone": "profile" }, "next": "done" },
               { "id": "done", "type": "end" } ] }
             """));
         yield return ("event entry with a cycle, a self-loop and a missing target", Parse("""

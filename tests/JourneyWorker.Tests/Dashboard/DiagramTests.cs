@@ -66,6 +66,9 @@ public sealed partial class DiagramTests
                 case "otherwise":
                     Assert.Equal("otherwise", label);
                     break;
+                case "cappedNext":
+                    Assert.Equal("capped", label);
+                    break;
                 default:
                     var branch = node.Branches![int.Parse(BranchIndex().Match(field).Groups[1].Value, CultureInfo.InvariantCulture)];
                     var full = branch.When ?? $"{branch.Percent} %";
@@ -114,7 +117,7 @@ public sealed partial class DiagramTests
     [Fact]
     public void A_chain_is_drawn_on_one_level_and_a_fork_either_side_of_it()
     {
-        var (_, journey) = DiagramJourneys.Examples().First(e => e.Name.EndsWith("multi-channel/journey.json", StringComparison.Ordinal));
+        var (_, journey) = DiagramJourneys.Examples().First(e => e.Journey.Name == "Multi-channel");
         var boxes = Boxes(XDocument.Parse(DiagramSvg.Render(DiagramGraph.From(journey), new DiagramOptions("d", "t")).Value).Root!).ToDictionary(b => b.Id);
 
         Assert.Equal(boxes["read"].Y, boxes["first"].Y);

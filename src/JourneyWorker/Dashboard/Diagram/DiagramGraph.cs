@@ -86,7 +86,7 @@ public sealed class DiagramGraph
         NodeTypes.Email => "E-mail",
         NodeTypes.Push => "Push",
         NodeTypes.Webhook => $"Webhook {node.Method ?? "POST"}",
-        NodeTypes.Wait => node.Duration is { } d ? $"Wait {d}" : "Wait until",
+        NodeTypes.Wait => node.Duration is { } d ? $"Wait {d}" : node.Until?.Time is { } time ? $"Wait until {time}" : "Wait until",
         NodeTypes.Condition => "Condition",
         NodeTypes.End => "End",
         NodeTypes.UpdateProfile => "Update profile",
@@ -107,7 +107,7 @@ public sealed class DiagramGraph
             NodeTypes.Email => $"subject \"{node.Subject}\"",
             NodeTypes.Push => $"title \"{node.Title}\"",
             NodeTypes.Webhook => $"{node.Method ?? "POST"} {node.Url}",
-            NodeTypes.Wait => node.Duration is { } d ? $"waits {d}" : $"waits until {node.Until?.ToString("u", CultureInfo.InvariantCulture)}",
+            NodeTypes.Wait => node.Duration is { } d ? $"waits {d}" : $"waits until {Until(node.Until)}",
             NodeTypes.Condition => $"{node.Branches?.Count ?? 0} branches" + (node.Otherwise is null ? "" : " and otherwise"),
             NodeTypes.UpdateProfile => $"sets {string.Join(", ", node.Set?.Keys ?? Enumerable.Empty<string>())}",
             NodeTypes.Jump => $"jumps into journey {node.Journey}",
@@ -115,6 +115,14 @@ public sealed class DiagramGraph
         };
         return detail is null ? $"{node.Id} ({node.Type})" : $"{node.Id} ({node.Type}): {detail}";
     }
+
+    /// <summary>A fixed moment, or a local time of day in a zone (the profile's or a named one).</summary>
+    private static string? Until(WaitUntil? until) => until switch
+    {
+        { At: { } at } => at.ToString("u", CultureInfo.InvariantCulture),
+        { Time: { } time } => $"{time} ({until.TimeZone ?? "profile"} time)",
+        _ => null,
+    };
 
     private static string Timeout(NodeDefinition node) => node.Timeout is { } t ? $", timeout {t}" : "";
 }

@@ -1,6 +1,7 @@
 using FluentValidation;
 using JourneyWorker.Audiences;
 using JourneyWorker.Channels;
+using JourneyWorker.Dashboard;
 using JourneyWorker.Data;
 using JourneyWorker.Definitions;
 using JourneyWorker.Deliverability;
@@ -72,6 +73,7 @@ builder.Services.AddDeliverability();
 builder.Services.AddRuntime(builder.Configuration);
 builder.Services.AddJourneys();
 builder.Services.AddEventIntake();
+builder.Services.AddDashboard();
 
 var app = builder.Build();
 
@@ -91,6 +93,7 @@ app.MapFrequencyRules();
 app.MapEventIntake();
 app.MapTracking();
 app.MapDeliverability();
+app.MapDashboard();
 
 await app.RunAsync();
 return 0;

@@ -15,6 +15,9 @@ public sealed class RateLimitOptions
 
     /// <summary>/t/** (opens, clicks, unsubscribes), per client IP.</summary>
     public RateLimit Tracking { get; set; } = new() { PermitsPerSecond = 50 };
+
+    /// <summary>POST /dashboard/sign-in, per client IP: guessing the admin key through the form is as slow as it can be made.</summary>
+    public RateLimit SignIn { get; set; } = new() { PermitsPerSecond = 5 };
 }
 
 public sealed class RateLimit
@@ -35,8 +38,8 @@ public static class AbuseLimits
     public static IServiceCollection AddAbuseLimits(this IServiceCollection services)
     {
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section)
-            .Validate(o => o.Intake.PermitsPerSecond is >= 1 and <= 10_000_000 && o.Tracking.PermitsPerSecond is >= 1 and <= 10_000_000,
-                "RateLimits:Intake:PermitsPerSecond and RateLimits:Tracking:PermitsPerSecond must be between 1 and 10,000,000.")
+            .Validate(o => new[] { o.Intake, o.Tracking, o.SignIn }.All(l => l.PermitsPerSecond is >= 1 and <= 10_000_000),
+                "RateLimits:Intake:PermitsPerSecond, RateLimits:Tracking:PermitsPerSecond and RateLimits:SignIn:PermitsPerSecond must be between 1 and 10,000,000.")
             .ValidateOnStart();
         services.AddSingleton<TokenBuckets>();
         return services;
@@ -67,6 +70,11 @@ public static class AbuseLimits
             // Partition by the authenticated role, not the presented header: a flood of made-up keys must not create partitions.
             var role = context.User.FindFirstValue(ClaimTypes.Role) ?? "anonymous";
             return ("intake:" + role, limits.Intake.PermitsPerSecond);
+        }
+
+        if (HttpMethods.IsPost(context.Request.Method) && path.Equals("/dashboard/sign-in", StringComparison.OrdinalIgnoreCase))
+        {
+            return ("sign-in:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"), limits.SignIn.PermitsPerSecond);
         }
 
         if (path.StartsWithSegments("/t", StringComparison.OrdinalIgnoreCase))

@@ -78,6 +78,17 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, 
         return result;
     }
 
+    /// <summary>The profile's instances in every journey, newest first, with their steps.</summary>
+    public async Task<List<InstanceResponse>> ProfileInstancesAsync(long profileId, int limit, CancellationToken cancellationToken)
+    {
+        var result = new List<InstanceResponse>();
+        foreach (var instance in await store.InstancesOfProfileAsync(profileId, limit, cancellationToken))
+        {
+            result.Add(await ToResponseAsync(instance, cancellationToken));
+        }
+        return result;
+    }
+
     public async Task<InstanceResponse?> InstanceAsync(long id, CancellationToken cancellationToken)
     {
         var instance = await store.InstanceAsync(id, cancellationToken);

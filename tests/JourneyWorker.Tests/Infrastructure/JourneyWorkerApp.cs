@@ -77,7 +77,8 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
 
     public HttpClient WithKey(string? key)
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        // ClientOptions.BaseAddress: a host on a real Kestrel port (UseKestrel) sets it to that port.
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = ClientOptions.BaseAddress });
         if (key is not null)
         {
             client.DefaultRequestHeaders.Add("X-Api-Key", key);

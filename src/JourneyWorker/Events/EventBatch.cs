@@ -153,6 +153,7 @@ public static partial class EventBatch
         for (var index = 0; index < events.Count; index++)
         {
             var e = events[index];
+            (e.Resumed, e.Admitted) = (0, 0); // an earlier attempt of a failed batch may have set them
             var routes = routing[index];
             var unrouted = routes ? null : Reason(e, 0);
             id.Value = sql.Id(e.Id);
@@ -184,17 +185,17 @@ public static partial class EventBatch
                 continue;
             }
 
-            var routed = 0;
             foreach (var (eventName, profileId) in e.Profiles)
             {
-                routed += await tx.ResumeAsync(waiting[profileId], WaitKeys.Event(eventName), eventName, e.Payload, e.ReceivedAt,
-                    $"'{eventName}' event {e.Id}", cancellationToken);
+                e.Resumed += await tx.ResumeAsync(waiting[profileId], WaitKeys.Event(eventName), eventName, e.Payload, e.ReceivedAt,
+                    $"'{eventName}' event {e.Id}", e.TraceParent, cancellationToken);
                 foreach (var start in journeys[eventName])
                 {
                     var context = new JsonObject { ["events"] = new JsonObject { [eventName] = JsonNode.Parse(e.Payload) } }.ToJsonString();
-                    routed += (await tx.AdmitAsync(start.Journey, [profileId], start.TestOnly, e.ReceivedAt, context, cancellationToken)).Count;
+                    e.Admitted += (await tx.AdmitAsync(start.Journey, [profileId], start.TestOnly, e.ReceivedAt, context, e.TraceParent, cancellationToken)).Count;
                 }
             }
+            var routed = e.Resumed + e.Admitted;
 
             var reason = Reason(e, routed);
             outcomeId.Value = id.Value;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
 using JourneyWorker.Journeys.Model;
@@ -44,6 +45,9 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
     public bool Released { get; set; }
     public int StepsTaken { get; set; }
 
+    /// <summary>This run's span (null when nothing is traced): every step is an event on it, every send a span beneath it.</summary>
+    public Activity? Activity { get; set; }
+
     private JsonObject? _events;
     private string? _email;
     private bool _emailRead;
@@ -66,15 +70,28 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
     public JsonObject Events => _events ??=
         (JsonNode.Parse(Instance.Context) as JsonObject)?["events"] as JsonObject ?? [];
 
-    public void Step(string nodeId, string outcome, string? detail = null) => NewSteps.Add(new InstanceStep
+    public void Step(string nodeId, string outcome, string? detail = null)
     {
-        InstanceId = Instance.Id,
-        Seq = Instance.NextSeq++,
-        NodeId = nodeId,
-        Outcome = outcome,
-        At = Now.UtcDateTime,
-        Detail = detail,
-    });
+        NewSteps.Add(new InstanceStep
+        {
+            InstanceId = Instance.Id,
+            Seq = Instance.NextSeq++,
+            NodeId = nodeId,
+            Outcome = outcome,
+            At = Now.UtcDateTime,
+            Detail = detail,
+        });
+        Activity?.AddEvent(new ActivityEvent("step", tags: new ActivityTagsCollection
+        {
+            ["journeyworker.node.id"] = nodeId,
+            ["journeyworker.node.type"] = NodeType(nodeId),
+            ["journeyworker.outcome"] = outcome,
+            ["journeyworker.detail"] = detail,
+        }));
+    }
+
+    /// <summary>The type of a node of this run's journey ("unknown" for a node it does not have), a metrics and span label.</summary>
+    public string NodeType(string nodeId) => Journey?.Nodes.GetValueOrDefault(nodeId)?.Type ?? "unknown";
 
     public void End(string status, string reason)
     {

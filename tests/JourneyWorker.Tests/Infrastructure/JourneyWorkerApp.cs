@@ -19,6 +19,7 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
     public const string IngestKey = "test-ingest-key-0123456789";
 
     private readonly Dictionary<string, string?> _settings = [];
+    private readonly List<Action<IServiceCollection>> _services = [];
     private TestDatabase? _database;
     private bool _ownsDatabase = true;
     private int _cleanedUp;
@@ -45,6 +46,13 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
     public JourneyWorkerApp With(string key, string? value)
     {
         _settings[key] = value;
+        return this;
+    }
+
+    /// <summary>Registers more services before the host starts (an in-memory telemetry exporter, for instance).</summary>
+    public JourneyWorkerApp WithServices(Action<IServiceCollection> configure)
+    {
+        _services.Add(configure);
         return this;
     }
 
@@ -86,8 +94,9 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
         var database = _database ??= TestDatabase.Create(DataDirectory);
         builder.UseEnvironment("Testing");
         // The provider is also a host setting: the service reads it while registering its services (which schedulers
-        // it runs), before the app configuration below is added.
-        foreach (var (key, value) in database.HostSettings.Concat(_settings).Where(s => s.Key.StartsWith("Storage:", StringComparison.Ordinal)))
+        // it runs), before the app configuration below is added; so are the OTLP exporter settings (whether to trace).
+        foreach (var (key, value) in database.HostSettings.Concat(_settings)
+            .Where(s => s.Key.StartsWith("Storage:", StringComparison.Ordinal) || s.Key.StartsWith("OTEL_", StringComparison.Ordinal)))
         {
             builder.UseSetting(key, value);
         }
@@ -98,6 +107,10 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
             // One clock for the engine and Quartz alike: schedules fire when the test advances it.
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Time);
+            foreach (var configure in _services)
+            {
+                configure(services);
+            }
             ConfigureTestServices(services);
         });
     }

@@ -30,7 +30,7 @@ public sealed class ConcurrentPollerTests
             store,
             services.GetRequiredService<MessageDispatcher>(),
             services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<JourneyMetrics>(),
+            services.GetRequiredService<JourneyTelemetry>(),
             options,
             services.GetRequiredService<ILogger<InstanceRunner>>());
         return new InstancePoller(store, runner, services.GetRequiredService<TimeProvider>(), options,

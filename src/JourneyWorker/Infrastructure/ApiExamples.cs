@@ -90,8 +90,8 @@ public static partial class ApiExamples
         ["PublishJourney"] = new(null, Journey.Response("live")),
         ["CloseJourney"] = new(null, Journey.Response("closed")),
         ["StopJourney"] = new(null, Journey.Response("stopped")),
-        ["JourneyReport"] = new(null, Journey.Report),
-        ["JourneyInstances"] = new(null, $"[{Journey.Instance}]"),
+        ["GetJourneyReport"] = new(null, Journey.Report),
+        ["ListJourneyInstances"] = new(null, $"[{Journey.Instance}]"),
         ["GetInstance"] = new(null, Journey.Instance),
 
         ["UnsubscribePage"] = new(null, """<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body><h1>Unsubscribe</h1><form method="post" action="…"><button type="submit">Unsubscribe</button></form></body></html>"""),

@@ -35,7 +35,7 @@ public static class TelemetrySetup
             .Any(key => !string.IsNullOrWhiteSpace(configuration[key]));
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource
-                .AddService(serviceName: "journeyworker", serviceVersion: typeof(TelemetrySetup).Assembly.GetName().Version?.ToString(),
+                .AddService(serviceName: configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : "journeyworker", serviceVersion: typeof(TelemetrySetup).Assembly.GetName().Version?.ToString(),
                     autoGenerateServiceInstanceId: false)
                 .AddDetector(sp => new WorkerResourceDetector(sp.GetRequiredService<IOptions<RuntimeOptions>>().Value.WorkerId)))
             .WithMetrics(metrics =>

@@ -87,11 +87,11 @@ public static class JourneyEndpoints
             .WithDescription("Ends every running instance of the live or closed version at once (status exited), and admits no one any more.")
             .Problem(StatusCodes.Status404NotFound, NoJourney)
             .Problem(StatusCodes.Status409Conflict, "The journey has no live or closed version to stop.");
-        group.MapGet("/{id:guid}/report", ReportAsync).WithName("JourneyReport")
+        group.MapGet("/{id:guid}/report", ReportAsync).WithName("GetJourneyReport")
             .WithSummary("Report a journey")
             .WithDescription("Per node: how many instances entered, succeeded, failed, timed out and were skipped; and the instances by status.")
             .Problem(StatusCodes.Status404NotFound, NoJourney);
-        group.MapGet("/{id:guid}/instances", InstancesAsync).WithName("JourneyInstances")
+        group.MapGet("/{id:guid}/instances", InstancesAsync).WithName("ListJourneyInstances")
             .WithSummary("List a journey's instances")
             .WithDescription("The journey's instances with their step histories, optionally only those of one profile (`profile={namespace}:{identity}`).")
             .Problem(StatusCodes.Status400BadRequest, "The profile filter is not of the form {namespace}:{identity}.")

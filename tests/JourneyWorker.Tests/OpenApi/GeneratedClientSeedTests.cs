@@ -89,9 +89,9 @@ public sealed class GeneratedClientSeedTests
         Assert.Equal(("ann-phone", "Enjoy your Shoes"), (push.Token, push.Message["notification"]!["body"]!.GetValue<string>()));
         await anonymous.TrackPushOpenAsync(push.Message["data"]!["trackingToken"]!.GetValue<string>(), Ct);
 
-        var report = await admin.JourneyReportAsync(created.Id, Ct);
+        var report = await admin.GetJourneyReportAsync(created.Id, Ct);
         Assert.Equal((3, 1, 1), (report.Nodes["first"].Succeeded, report.Nodes["opened"].Succeeded, report.Nodes["thanks"].Succeeded));
-        var instance = Assert.Single(await admin.JourneyInstancesAsync(created.Id, "email:ann@example.com", Ct));
+        var instance = Assert.Single(await admin.ListJourneyInstancesAsync(created.Id, "email:ann@example.com", Ct));
         Assert.Equal("completed", instance.Status);
         Assert.Equal(instance.Steps.Count, (await admin.GetInstanceAsync(instance.Id, Ct)).Steps.Count);
         Assert.Contains(instance.Steps, s => s.Node == "thanks" && s.Outcome == "succeeded");

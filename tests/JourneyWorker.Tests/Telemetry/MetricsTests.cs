@@ -79,7 +79,9 @@ public sealed partial class MetricsTests
         await h.DrainAsync(Ct);
         await h.Smtp.WaitForMessagesAsync(2, cancellationToken: Ct);
         await EventConfigAsync(h, "visit");
-        await EventAsync(h, "visit", 1);
+        await PublishAsync(h, Journey("v", "", """{"id": "v", "type": "event", "event": "visit", "next": "vm"}""", Mail("vm")));
+        await EventAsync(h, "visit", 1); // admitted, not run yet
+        await h.ImportAsync(ProfilesNdjson(1), Ct);
 
         var response = await h.App.WithKey(null).GetAsync("/metrics", Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -88,15 +90,54 @@ public sealed partial class MetricsTests
         Assert.Equal(2, Series(text, "journeyworker_sends_total", "channel=\"email\"", "outcome=\"sent\""));
         Assert.Equal(2, Series(text, "journeyworker_steps_total", "node_type=\"email\"", "outcome=\"succeeded\""));
         Assert.Equal(2, Series(text, "journeyworker_instances", "status=\"completed\""));
-        Assert.Equal(0, Series(text, "journeyworker_due_backlog"));
+        Assert.Equal(1, Series(text, "journeyworker_due_backlog")); // the visit admitted, due now
         Assert.Equal(1, Series(text, "journeyworker_events_received_total"));
         Assert.Equal(1, Series(text, "journeyworker_events_matched_total", "event=\"visit\""));
+        Assert.Equal(1, Series(text, "journeyworker_events_routed_total", "route=\"admitted\""));
+        Assert.Equal(1, Series(text, "journeyworker_instances", "status=\"active\""));
+        Assert.Equal(3, Series(text, "journeyworker_import_profiles_total", "outcome=\"imported\"")); // 2 lines, then 1
         Assert.Equal(2, Series(text, "journeyworker_send_duration_seconds_count", "channel=\"email\""));
         Assert.Equal(2, Series(text, "journeyworker_timer_lateness_seconds_count"));
         Assert.Equal(0, Series(text, "journeyworker_intake_queue_depth"));
         Assert.Contains("# TYPE journeyworker_timer_lateness_seconds histogram", text, StringComparison.Ordinal);
         Assert.Contains("journeyworker_timer_lateness_seconds_bucket{le=\"300\"}", text, StringComparison.Ordinal);
+
+        // The Grafana dashboard in deploy/ reads only series and labels that are scraped here.
+        var series = text.Split('\n').Select(l => SeriesLine().Match(l)).Where(m => m.Success)
+            .GroupBy(m => m.Groups["name"].Value)
+            .ToDictionary(g => g.Key, g => g.SelectMany(m => LabelName().Matches(m.Groups["labels"].Value).Select(l => l.Groups[1].Value)).ToHashSet());
+        var dashboard = await File.ReadAllTextAsync(RepositoryFile("deploy/grafana-dashboard.json"), Ct);
+        var queries = System.Text.Json.Nodes.JsonNode.Parse(dashboard)!["panels"]!.AsArray()
+            .SelectMany(p => p!["targets"]?.AsArray() ?? []).Select(t => t!["expr"]!.GetValue<string>()).ToList();
+        Assert.NotEmpty(queries);
+        foreach (var query in queries)
+        {
+            foreach (Match used in Regex.Matches(query, @"\b((?:journeyworker|http)_[a-z_]+)(?=[{\[])(?:\{(?<labels>[^}]*)\})?"))
+            {
+                var name = used.Groups[1].Value;
+                Assert.True(series.ContainsKey(name), $"The dashboard reads {name}, which /metrics does not expose ({query}).");
+                var labels = LabelName().Matches(used.Groups["labels"].Value).Select(l => l.Groups[1].Value).Where(l => l != "instance");
+                var grouped = Regex.Match(query, @"by \((?<by>[a-z_, ]+)\)").Groups["by"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Where(l => l is not ("le" or "instance"));
+                Assert.All(labels.Concat(grouped), label => Assert.True(series[name].Contains(label), $"{name} has no label {label} ({query})."));
+            }
+        }
     }
+
+    private static string RepositoryFile(string name, [System.Runtime.CompilerServices.CallerFilePath] string here = "")
+    {
+        for (var folder = Path.GetDirectoryName(here); folder is not null; folder = Path.GetDirectoryName(folder))
+        {
+            if (File.Exists(Path.Combine(folder, "JourneyWorker.sln")))
+            {
+                return Path.Combine(folder, name);
+            }
+        }
+        throw new FileNotFoundException($"The repository root above {here} was not found.");
+    }
+
+    [GeneratedRegex(@"([a-z_]+)=")]
+    private static partial Regex LabelName();
 
     /// <summary>The value of the series <paramref name="name"/> whose labels include <paramref name="labels"/> (exactly one such line).</summary>
     private static double Series(string text, string name, params string[] labels)

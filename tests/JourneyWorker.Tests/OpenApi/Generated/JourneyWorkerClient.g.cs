@@ -2948,9 +2948,9 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         /// <param name="id">The journey's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<JourneyReport> JourneyReportAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<JourneyReport> GetJourneyReportAsync(System.Guid id)
         {
-            return JourneyReportAsync(id, System.Threading.CancellationToken.None);
+            return GetJourneyReportAsync(id, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -2963,7 +2963,7 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         /// <param name="id">The journey's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<JourneyReport> JourneyReportAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<JourneyReport> GetJourneyReportAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -3066,9 +3066,9 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         /// <param name="profile">Only the instances of this profile, given as `{namespace}:{identity}`, e.g. `email:ann@example.com`.</param>
         /// <returns>OK</returns>
         /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<System.Collections.Generic.ICollection<InstanceResponse>> JourneyInstancesAsync(System.Guid id, string? profile)
+        public virtual System.Threading.Tasks.Task<System.Collections.Generic.ICollection<InstanceResponse>> ListJourneyInstancesAsync(System.Guid id, string? profile)
         {
-            return JourneyInstancesAsync(id, profile, System.Threading.CancellationToken.None);
+            return ListJourneyInstancesAsync(id, profile, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -3082,7 +3082,7 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         /// <param name="profile">Only the instances of this profile, given as `{namespace}:{identity}`, e.g. `email:ann@example.com`.</param>
         /// <returns>OK</returns>
         /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<System.Collections.Generic.ICollection<InstanceResponse>> JourneyInstancesAsync(System.Guid id, string? profile, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<System.Collections.Generic.ICollection<InstanceResponse>> ListJourneyInstancesAsync(System.Guid id, string? profile, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");

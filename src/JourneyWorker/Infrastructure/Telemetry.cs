@@ -138,7 +138,10 @@ public sealed class JourneyTelemetry
         return activity;
     }
 
-    /// <summary>The W3C traceparent of the current span, to store with what it causes later; null when nothing is traced.</summary>
+    /// <summary>
+    /// The W3C traceparent of the current span, to store with what it causes later; null when this service traces nothing
+    /// (no tracer listens: nothing is stored, so an untraced service writes no trace context with its instances).
+    /// </summary>
     public static string? CurrentTraceParent() =>
-        Activity.Current is { IdFormat: ActivityIdFormat.W3C, Recorded: true } current ? current.Id : null;
+        Source.HasListeners() && Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null;
 }

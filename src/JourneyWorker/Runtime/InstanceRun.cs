@@ -81,13 +81,16 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
             At = Now.UtcDateTime,
             Detail = detail,
         });
-        Activity?.AddEvent(new ActivityEvent("step", tags: new ActivityTagsCollection
+        if (Activity is { IsAllDataRequested: true } activity)
         {
-            ["journeyworker.node.id"] = nodeId,
-            ["journeyworker.node.type"] = NodeType(nodeId),
-            ["journeyworker.outcome"] = outcome,
-            ["journeyworker.detail"] = detail,
-        }));
+            activity.AddEvent(new ActivityEvent("step", tags: new ActivityTagsCollection
+            {
+                ["journeyworker.node.id"] = nodeId,
+                ["journeyworker.node.type"] = NodeType(nodeId),
+                ["journeyworker.outcome"] = outcome,
+                ["journeyworker.detail"] = detail,
+            }));
+        }
     }
 
     /// <summary>The type of a node of this run's journey ("unknown" for a node it does not have), a metrics and span label.</summary>

@@ -139,6 +139,33 @@ public sealed partial class MetricsTests
     [GeneratedRegex(@"([a-z_]+)=")]
     private static partial Regex LabelName();
 
+    [Fact]
+    public async Task Recording_on_the_hot_paths_allocates_nothing_once_each_series_exists()
+    {
+        // The runner counts every step and send, the writer every event: with the exporters listening (as in
+        // production), a recording after the first of its label set must not allocate.
+        await using var h = await EngineHarness.StartAsync(Ct);
+        var telemetry = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<JourneyWorker.Infrastructure.JourneyTelemetry>(h.App.Services);
+        void Record()
+        {
+            telemetry.StepExecuted("email", "succeeded");
+            telemetry.MessageSent("email", "sent");
+            telemetry.SendTook("email", "sent", TimeSpan.FromMilliseconds(3));
+            telemetry.TimerLateness(TimeSpan.FromMilliseconds(120));
+            telemetry.EventMatched("purchase");
+            telemetry.EventsRouted(1, 1);
+            telemetry.EventsReceived(1);
+        }
+        Record();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            Record();
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     /// <summary>The value of the series <paramref name="name"/> whose labels include <paramref name="labels"/> (exactly one such line).</summary>
     private static double Series(string text, string name, params string[] labels)
     {

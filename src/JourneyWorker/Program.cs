@@ -62,7 +62,7 @@ builder.Services.AddGracefulShutdown();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddSwagger();
 builder.Services.AddHealth();
-builder.Services.AddJourneyMetrics();
+builder.Services.AddJourneyTelemetry(builder.Configuration);
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddProfiles();
 builder.Services.AddAudiences();

@@ -20,16 +20,36 @@ public static class AudienceEndpoints
     public static WebApplication MapAudiences(this WebApplication app)
     {
         var group = app.MapGroup("/api/audiences").WithTags("Audiences")
-            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation()
-            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation();
+        const string Rule = "The rule is an expression over profile attributes (CONTRACT \"Expressions\"): dotted paths, comparisons, " +
+            "`in [..]`, `and`/`or`/`not` and functions such as `exists(path)` or `year(date)`; a parse error names its position.";
+        const string NoAudience = "No audience has this id.";
 
-        group.MapPost("/", CreateAsync).WithName("CreateAudience");
-        group.MapGet("/", ListAsync).WithName("ListAudiences");
-        group.MapGet("/{id:guid}", GetAsync).WithName("GetAudience");
-        group.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateAudience");
-        group.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteAudience");
+        group.MapPost("/", CreateAsync).WithName("CreateAudience")
+            .WithSummary("Create an audience")
+            .WithDescription($"Stores a named rule that selects profiles. {Rule} Answers 201 with the audience and its Location.")
+            .Invalid("The name is missing or too long, or the rule does not parse (the error names the position).");
+        group.MapGet("/", ListAsync).WithName("ListAudiences")
+            .WithSummary("List audiences")
+            .WithDescription("Every audience, by name.");
+        group.MapGet("/{id:guid}", GetAsync).WithName("GetAudience")
+            .WithSummary("Get an audience")
+            .WithDescription("One audience with its rule.")
+            .Problem(StatusCodes.Status404NotFound, NoAudience);
+        group.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateAudience")
+            .WithSummary("Replace an audience's name and rule")
+            .WithDescription($"{Rule} Journeys that read the audience use the new rule from their next read.")
+            .Invalid("The name is missing or too long, or the rule does not parse.")
+            .Problem(StatusCodes.Status404NotFound, NoAudience);
+        group.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteAudience")
+            .WithSummary("Delete an audience")
+            .WithDescription("Deletes the audience. Refused (409) while a live journey reads it.")
+            .Problem(StatusCodes.Status404NotFound, NoAudience)
+            .Problem(StatusCodes.Status409Conflict, "A live journey reads this audience: close or stop that journey first.");
         group.MapGet("/{id:guid}/preview", PreviewAsync).WithName("PreviewAudience")
-            .WithDescription($"Member count and up to {PreviewSampleSize} member profiles, computed in SQL.");
+            .WithSummary("Preview an audience's members")
+            .WithDescription($"How many profiles the rule selects now, and up to {PreviewSampleSize} of them (the first by id), computed in SQL.")
+            .Problem(StatusCodes.Status404NotFound, NoAudience);
         return app;
     }
 

@@ -125,6 +125,11 @@ public sealed class JourneyInstance
     public DateTime EnteredAt { get; set; }
     public DateTime? EndedAt { get; set; }
     public string? EndReason { get; set; }
+    /// <summary>
+    /// The W3C traceparent of the event that admitted or last resumed the instance: its runs and sends continue that trace.
+    /// Null when nothing was traced then (no exporter) or for instances no event caused (Read Audience).
+    /// </summary>
+    public string? TraceParent { get; set; }
 }
 
 /// <summary>

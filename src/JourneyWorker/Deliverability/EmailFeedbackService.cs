@@ -41,7 +41,7 @@ public sealed partial class EmailFeedbackService(
     Suppressions suppressions,
     IOptions<EmailOptions> options,
     TimeProvider time,
-    JourneyMetrics metrics,
+    JourneyTelemetry telemetry,
     ILogger<EmailFeedbackService> logger)
 {
     /// <summary>
@@ -86,7 +86,7 @@ public sealed partial class EmailFeedbackService(
         {
             db.EmailFeedback.Add(new EmailFeedback { AddressHash = key, Kind = report.Kind, OutboxMessageId = sendId, Detail = Clip(report.Detail), At = now });
             await db.SaveChangesAsync(cancellationToken);
-            metrics.Count("journeyworker_email_feedback_total", "Bounces and complaints recorded, by kind.", 1, ("kind", report.Kind));
+            telemetry.EmailFeedback(report.Kind);
         }
 
         var reason = report.Kind switch

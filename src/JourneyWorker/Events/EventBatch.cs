@@ -81,6 +81,7 @@ public static partial class EventBatch
         for (var index = 0; index < events.Count; index++)
         {
             var e = events[index];
+            (e.Resumed, e.Admitted) = (0, 0); // an earlier attempt of a failed batch may have set them
             var mayRoute = routing[index];
             var unrouted = mayRoute ? null : Reason(e, 0);
             id.Value = sql.Id(e.Id);
@@ -113,17 +114,18 @@ public static partial class EventBatch
             }
 
             // Exits and goals first: an event that both ends an instance and is what it waits for ends it.
-            var routed = await EventCriteria.ApplyAsync(tx, journeyRoutes.Criteria, e, cancellationToken);
+            var ended = await EventCriteria.ApplyAsync(tx, journeyRoutes.Criteria, e, cancellationToken);
             foreach (var (eventName, profileId) in e.Profiles)
             {
-                routed += await tx.ResumeAsync(waiting[profileId], WaitKeys.Event(eventName), eventName, e.Payload, e.ReceivedAt,
-                    $"'{eventName}' event {e.Id}", cancellationToken);
+                e.Resumed += await tx.ResumeAsync(waiting[profileId], WaitKeys.Event(eventName), eventName, e.Payload, e.ReceivedAt,
+                    $"'{eventName}' event {e.Id}", e.TraceParent, cancellationToken);
                 foreach (var start in journeys[eventName])
                 {
                     var context = new JsonObject { ["events"] = new JsonObject { [eventName] = JsonNode.Parse(e.Payload) } }.ToJsonString();
-                    routed += (await tx.AdmitAsync(start.Journey, [profileId], start.TestOnly, e.ReceivedAt, context, cancellationToken)).Count;
+                    e.Admitted += (await tx.AdmitAsync(start.Journey, [profileId], start.TestOnly, e.ReceivedAt, context, e.TraceParent, cancellationToken)).Count;
                 }
             }
+            var routed = ended + e.Resumed + e.Admitted;
 
             var reason = Reason(e, routed);
             outcomeId.Value = id.Value;

@@ -13,14 +13,37 @@ public static class EventConfigEndpoints
     public static WebApplication MapEventConfigs(this WebApplication app)
     {
         var group = app.MapGroup("/api/event-configs").WithTags("Event configurations")
-            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation()
-            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation();
+        const string Config = "`idType` is `ruleBased` (the `condition`, an expression over payload fields, recognises the event) or " +
+            "`systemGenerated` (the answer carries an `eventId` that payloads send as their `eventID` field). `namespace` and " +
+            "`profileIdentifier` (a payload path) tie an event to a profile; `fields` declare typed payload fields " +
+            "(string, integer, number, boolean, dateTime, object, array) that every matching event must fit.";
+        const string Invalid = "A member is missing or not allowed (an unknown idType or field type, a condition that does not parse; each named).";
+        const string NoConfig = "No event configuration has this id.";
+        const string Duplicate = "Another event configuration has this name (`field` names the member).";
 
-        group.MapPost("/", CreateAsync).WithName("CreateEventConfig");
-        group.MapGet("/", ListAsync).WithName("ListEventConfigs");
-        group.MapGet("/{id:guid}", GetAsync).WithName("GetEventConfig");
-        group.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateEventConfig");
-        group.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteEventConfig");
+        group.MapPost("/", CreateAsync).WithName("CreateEventConfig")
+            .WithSummary("Create an event configuration")
+            .WithDescription($"Declares an event that journeys can start with or wait for. {Config}")
+            .Invalid(Invalid)
+            .Problem(StatusCodes.Status409Conflict, Duplicate);
+        group.MapGet("/", ListAsync).WithName("ListEventConfigs")
+            .WithSummary("List event configurations")
+            .WithDescription("Every event configuration, by name.");
+        group.MapGet("/{id:guid}", GetAsync).WithName("GetEventConfig")
+            .WithSummary("Get an event configuration")
+            .WithDescription("One event configuration, with its generated eventId when it is systemGenerated.")
+            .Problem(StatusCodes.Status404NotFound, NoConfig);
+        group.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateEventConfig")
+            .WithSummary("Replace an event configuration")
+            .WithDescription($"{Config} A systemGenerated configuration keeps its eventId across edits. Events already stored are not checked again.")
+            .Invalid(Invalid)
+            .Problem(StatusCodes.Status404NotFound, NoConfig)
+            .Problem(StatusCodes.Status409Conflict, Duplicate);
+        group.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteEventConfig")
+            .WithSummary("Delete an event configuration")
+            .WithDescription("Deletes the configuration: events it matched are no longer recognised by it. Stored events stay.")
+            .Problem(StatusCodes.Status404NotFound, NoConfig);
         return app;
     }
 

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
 using JourneyWorker.Expressions;
+using JourneyWorker.Infrastructure;
 
 namespace JourneyWorker.Events;
 
@@ -23,14 +25,26 @@ public sealed class EventIntake(EventWriter writer, EventConfigCache configCache
     /// <summary>Accepts <paramref name="payload"/>, parsed from <paramref name="text"/>, which is stored as it is.</summary>
     public async Task<IntakeResult> AcceptAsync(JsonObject payload, string text, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        // The event's own span under the request's: the instances it admits or resumes carry its context, so their
+        // steps and sends continue this trace.
+        using var activity = JourneyTelemetry.Source.StartActivity("journeyworker.event");
         var configs = configCache.Current ?? await configCache.LoadAsync(cancellationToken);
         var now = time.GetUtcNow();
         var check = IntakeCheck.Run(configs, payload, now);
         if (check.Errors is { } errors)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, "The event does not fit its configuration.");
             return new IntakeResult(null, errors);
         }
-        return await writer.WriteAsync(new PendingEvent(Guid.CreateVersion7(), now, idempotencyKey, payload, text, check), cancellationToken);
+        var pending = new PendingEvent(Guid.CreateVersion7(), now, idempotencyKey, payload, text, check) { TraceParent = JourneyTelemetry.CurrentTraceParent() };
+        activity?.SetTag("journeyworker.event.id", pending.Id.ToString());
+        var result = await writer.WriteAsync(pending, cancellationToken);
+        if (activity is not null && result.Accepted is { } accepted)
+        {
+            activity.SetTag("journeyworker.event.matched", string.Join(',', accepted.Matched));
+            activity.SetTag("journeyworker.event.routed", accepted.Routed);
+        }
+        return result;
     }
 }
 
@@ -90,6 +104,14 @@ public sealed class PendingEvent(Guid id, DateTimeOffset receivedAt, string? ide
     public IntakeCheck Check { get; set; } = check;
 
     public IReadOnlyList<string> Matched => Check.Matched;
+
+    /// <summary>The W3C trace context it was accepted in (null: not traced), stored with the instances it admits or resumes.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>Instances this event resumed and admitted in the transaction that stored it (set by the writer, for metrics).</summary>
+    public int Resumed { get; set; }
+
+    public int Admitted { get; set; }
 
     /// <summary>The profile each matched configuration found (set by the writer).</summary>
     public IReadOnlyList<(string EventName, long ProfileId)> Profiles { get; set; } = [];

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace JourneyWorker.Events;
 
@@ -26,15 +27,26 @@ public static class EventIntakeEndpoints
     {
         app.MapPost("/api/events", AcceptAsync).WithTags("Events").WithName("IngestEvent")
             .RequireAuthorization(ApiKeyAuthenticationExtensions.IngestPolicy)
-            .Accepts<JsonObject>("application/json")
-            .WithDescription("The raw event payload (a JSON object, at most 64 KiB). Answers 202 once the event is stored.");
+            .Accepts<JsonObject>("application/json").ReadsBodyItself()
+            .WithSummary("Send an event")
+            .WithDescription("""
+                The body is the raw event payload: a JSON object of at most 64 KiB, as your system has it. The event is matched against
+                every event configuration (its rule, or the `eventID` field), checked against the matched configurations' fields, tied to
+                a profile through their namespace and profile identifier, stored durably and routed: waiting instances of that profile
+                resume and journeys that start with the event admit it. The 202 comes only once it is stored, and tells which
+                configurations matched (`matched`, empty when none did), how many instances it routed to (`routed`) and why not
+                (`reason`, e.g. an unknown profile). Takes the ingest key or the admin key.
+                """)
+            .Invalid("The body is not JSON or not a JSON object, a matched configuration's field has the wrong type (`errors` names each, by configuration), or the Idempotency-Key is longer than 200 characters.")
+            .Problem(StatusCodes.Status413PayloadTooLarge, "The event is larger than 64 KiB.")
+            .Problem(StatusCodes.Status503ServiceUnavailable, "The event could not be stored (the service is stopping, or the database failed): send it again after Retry-After, with the same Idempotency-Key.");
         return app;
     }
 
     private static async Task<Results<Accepted<EventAccepted>, ValidationProblem, ProblemHttpResult>> AcceptAsync(
-        HttpContext context, EventIntake intake, CancellationToken cancellationToken)
+        HttpContext context, EventIntake intake, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, CancellationToken cancellationToken)
     {
-        var key = context.Request.Headers["Idempotency-Key"].ToString();
+        var key = idempotencyKey ?? "";
         if (key.Length > MaxIdempotencyKeyLength)
         {
             return TypedResults.Problem(statusCode: 400, title: "Bad Idempotency-Key", detail: $"The Idempotency-Key header is longer than {MaxIdempotencyKeyLength} characters.");

@@ -32,7 +32,7 @@ public sealed class IntakeUnavailableException(string message, Exception? inner 
 /// event is what makes durable intake fast: the commit, not the insert, is the cost.
 /// </summary>
 public sealed partial class EventWriter(
-    InstanceStore store, EventSql sql, EventConfigCache configs, JourneyStarts starts, JourneyConnections connections, JourneyMetrics metrics,
+    InstanceStore store, EventSql sql, EventConfigCache configs, JourneyStarts starts, JourneyConnections connections, JourneyTelemetry telemetry,
     IOptions<EventIntakeOptions> options, ILogger<EventWriter> logger) : IHostedService
 {
     private readonly int _batchSize = options.Value.BatchSize;
@@ -152,11 +152,22 @@ public sealed partial class EventWriter(
             throw;
         }
 
-        metrics.EventsReceived(answers.Count(a => a.Stored));
+        var stored = 0;
         for (var i = 0; i < batch.Count; i++)
         {
+            if (answers[i].Stored)
+            {
+                stored++;
+                var e = batch[i];
+                foreach (var name in e.Matched)
+                {
+                    telemetry.EventMatched(name);
+                }
+                telemetry.EventsRouted(e.Resumed, e.Admitted);
+            }
             batch[i].Done.TrySetResult(answers[i].Answer);
         }
+        telemetry.EventsReceived(stored);
     }
 
     /// <summary>

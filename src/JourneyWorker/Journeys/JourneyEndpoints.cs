@@ -22,21 +22,88 @@ public static class JourneyEndpoints
     {
         var group = app.MapGroup("/api/journeys").WithTags("Journeys")
             .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation();
-        group.MapPost("/", CreateAsync).WithName("CreateJourney");
-        group.MapGet("/", ListAsync).WithName("ListJourneys");
-        group.MapGet("/{id:guid}", GetAsync).WithName("GetJourney");
-        group.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateJourney");
-        group.MapPost("/{id:guid}/versions", NewVersionAsync).WithName("NewJourneyVersion");
-        group.MapPost("/{id:guid}/validate", ValidateAsync).WithName("ValidateJourney");
-        group.MapPost("/{id:guid}/test", TestAsync).WithName("SetJourneyTestMode");
-        group.MapPost("/{id:guid}/publish", (Guid id, JourneyService journeys, CancellationToken ct) => LifecycleAsync(id, journeys, journeys.PublishAsync, ct)).WithName("PublishJourney");
-        group.MapPost("/{id:guid}/close", (Guid id, JourneyService journeys, CancellationToken ct) => LifecycleAsync(id, journeys, journeys.CloseAsync, ct)).WithName("CloseJourney");
-        group.MapPost("/{id:guid}/stop", (Guid id, JourneyService journeys, CancellationToken ct) => LifecycleAsync(id, journeys, journeys.StopAsync, ct)).WithName("StopJourney");
-        group.MapGet("/{id:guid}/report", ReportAsync).WithName("JourneyReport");
-        group.MapGet("/{id:guid}/instances", InstancesAsync).WithName("JourneyInstances");
+        const string NoJourney = "No journey has this id.";
+        const string Definition = "Invalid: the name is missing or too long, a node or branch is null, or there are more than 200 nodes " +
+            "(the graph itself is checked by validate and publish).";
+
+        group.MapPost("/", CreateAsync).WithName("CreateJourney")
+            .WithSummary("Create a journey")
+            .WithDescription("""
+                Stores the definition as version 1, a draft. Nodes: `readAudience` and `event` entries; `email` and `push` messages
+                (templates over `profile`, `events.<name>` and `journey`; `errorNext` when a send finally fails); `reaction` (an open or
+                click of an earlier message, with a timeout path); `event` waits; `wait` (`duration` or `until`); `condition`
+                (`branches` by expression or percentage, `otherwise`); `end`. Durations are ISO 8601. A draft is checked by validate.
+                """)
+            .Invalid(Definition);
+        group.MapGet("/", ListAsync).WithName("ListJourneys")
+            .WithSummary("List journeys")
+            .WithDescription("Every journey (the first 1,000, oldest first) with its current version's definition and all its versions.");
+        group.MapGet("/{id:guid}", GetAsync).WithName("GetJourney")
+            .WithSummary("Get a journey")
+            .WithDescription("The journey's current version (the draft if there is one, else the latest), its definition and every version's status.")
+            .Problem(StatusCodes.Status404NotFound, NoJourney);
+        group.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateJourney")
+            .WithSummary("Replace a journey's draft")
+            .WithDescription("Replaces the definition of the journey's draft. A live version is immutable: make a new draft with POST /api/journeys/{id}/versions.")
+            .Invalid(Definition)
+            .Problem(StatusCodes.Status404NotFound, NoJourney)
+            .Problem(StatusCodes.Status409Conflict, "The journey has no draft: its latest version is live, closed, stopped or finished.");
+        group.MapPost("/{id:guid}/versions", NewVersionAsync).WithName("NewJourneyVersion")
+            .WithSummary("Start a new draft version")
+            .WithDescription("Copies the latest version's definition into a new draft, to edit and publish while the live version keeps running.")
+            .Problem(StatusCodes.Status404NotFound, NoJourney)
+            .Problem(StatusCodes.Status409Conflict, "The journey already has a draft.");
+        group.MapPost("/{id:guid}/validate", ValidateAsync).WithName("ValidateJourney")
+            .WithSummary("Validate a journey")
+            .WithDescription("Checks the current version's graph and nodes: `errors` (each with its node, a code and a message) block test mode and publishing, `warnings` do not.")
+            .Problem(StatusCodes.Status404NotFound, NoJourney);
+        group.MapPost("/{id:guid}/test", TestAsync).WithName("SetJourneyTestMode")
+            .WithSummary("Turn test mode on or off")
+            .WithDescription("""
+                Test mode runs the draft for test profiles only, with every wait and timeout lasting `waitOverride` (up to P1D), and
+                really sends. Turning it off, or publishing, removes the test instances and their counts.
+                """)
+            .Invalid("waitOverride is not an ISO 8601 duration up to P1D.")
+            .Problem(StatusCodes.Status404NotFound, NoJourney)
+            .Problem(StatusCodes.Status409Conflict, "The journey has no draft: test mode applies to drafts.")
+            .Problem(StatusCodes.Status422UnprocessableEntity, "The draft is not valid; the problem lists its errors and warnings.");
+        group.MapPost("/{id:guid}/publish", (Guid id, JourneyService journeys, CancellationToken ct) => LifecycleAsync(id, journeys, journeys.PublishAsync, ct))
+            .WithName("PublishJourney")
+            .WithSummary("Publish the draft")
+            .WithDescription("""
+                Makes the draft the live version: its entries start admitting (a Read Audience on its schedule, an event entry on the
+                next matching event). A previous live version is closed: its running instances finish on it.
+                """)
+            .Problem(StatusCodes.Status404NotFound, NoJourney)
+            .Problem(StatusCodes.Status409Conflict, "The journey has no draft to publish.")
+            .Problem(StatusCodes.Status422UnprocessableEntity, "The draft is not valid and cannot be published; the problem lists its errors and warnings.");
+        group.MapPost("/{id:guid}/close", (Guid id, JourneyService journeys, CancellationToken ct) => LifecycleAsync(id, journeys, journeys.CloseAsync, ct))
+            .WithName("CloseJourney")
+            .WithSummary("Close the live version")
+            .WithDescription("No new entries; the instances already running finish their paths. The version becomes finished when the last one ends.")
+            .Problem(StatusCodes.Status404NotFound, NoJourney)
+            .Problem(StatusCodes.Status409Conflict, "The journey has no live version to close.");
+        group.MapPost("/{id:guid}/stop", (Guid id, JourneyService journeys, CancellationToken ct) => LifecycleAsync(id, journeys, journeys.StopAsync, ct))
+            .WithName("StopJourney")
+            .WithSummary("Stop the journey now")
+            .WithDescription("Ends every running instance of the live or closed version at once (status exited), and admits no one any more.")
+            .Problem(StatusCodes.Status404NotFound, NoJourney)
+            .Problem(StatusCodes.Status409Conflict, "The journey has no live or closed version to stop.");
+        group.MapGet("/{id:guid}/report", ReportAsync).WithName("GetJourneyReport")
+            .WithSummary("Report a journey")
+            .WithDescription("Per node: how many instances entered, succeeded, failed, timed out and were skipped; and the instances by status.")
+            .Problem(StatusCodes.Status404NotFound, NoJourney);
+        group.MapGet("/{id:guid}/instances", InstancesAsync).WithName("ListJourneyInstances")
+            .WithSummary("List a journey's instances")
+            .WithDescription("The journey's instances with their step histories, optionally only those of one profile (`profile={namespace}:{identity}`).")
+            .Problem(StatusCodes.Status400BadRequest, "The profile filter is not of the form {namespace}:{identity}.")
+            .Problem(StatusCodes.Status404NotFound, NoJourney);
 
         app.MapGroup("/api/instances").WithTags("Journeys").RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy)
-            .MapGet("/{id:long}", InstanceAsync).WithName("GetInstance");
+            .MapGet("/{id:long}", InstanceAsync).WithName("GetInstance")
+            .WithSummary("Get a journey instance")
+            .WithDescription("One instance: where it stands (node, what it waits for, when it is due) and every step it took (node, outcome, time, detail).")
+            .Problem(StatusCodes.Status404NotFound, "No journey instance has this id.");
         return app;
     }
 

@@ -21,12 +21,35 @@ public static class ProfileEndpoints
         var group = app.MapGroup("/api/profiles").WithTags("Profiles")
             .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation();
 
-        group.MapPut("/{namespace}/{identity}", PutAsync).WithName("UpsertProfile");
-        group.MapGet("/{namespace}/{identity}", GetAsync).WithName("GetProfile");
-        group.MapDelete("/{namespace}/{identity}", DeleteAsync).WithName("DeleteProfile");
+        const string NoProfile = "No profile has this identity.";
+
+        group.MapPut("/{namespace}/{identity}", PutAsync).WithName("UpsertProfile")
+            .WithSummary("Create or update a profile")
+            .WithDescription("""
+                Creates the profile that has this identity, or replaces what it holds: `identities` (namespace to value; the path
+                identity is always one of them), `attributes` (any JSON object), `pushTokens`, `consent` (a channel left out keeps its
+                consent, so a re-sync never re-subscribes anyone) and `testProfile`. The e-mail address is the attribute
+                `personalEmail.address`, else the `email` identity.
+                """)
+            .Invalid("A member is not valid (an identity with a bad character or too long, a push token without a platform, ...; each named).")
+            .Problem(StatusCodes.Status409Conflict, "The identities belong to different profiles: one profile cannot take them all.");
+        group.MapGet("/{namespace}/{identity}", GetAsync).WithName("GetProfile")
+            .WithSummary("Get a profile")
+            .WithDescription("The profile that has this identity: its identities, attributes, push tokens and consent.")
+            .Problem(StatusCodes.Status404NotFound, NoProfile);
+        group.MapDelete("/{namespace}/{identity}", DeleteAsync).WithName("DeleteProfile")
+            .WithSummary("Forget a profile")
+            .WithDescription("Deletes the person: the profile, its identities and push tokens, its journey instances with their steps and messages, its tracking data and the events stored for it.")
+            .Problem(StatusCodes.Status404NotFound, NoProfile);
         group.MapPost("/import", ImportAsync).WithName("ImportProfiles")
             .Accepts<string>("application/x-ndjson")
-            .WithDescription("NDJSON, one profile object per line; streamed, each bad line reported with its number.");
+            .WithSummary("Import profiles from NDJSON")
+            .WithDescription("""
+                One profile object per line, as the upsert takes it, with `identities`. The body is read as a stream (up to
+                `Import:MaxBytes`, 1 GiB by default; lines up to 64 KiB) and written in batches; every bad line is reported with its
+                number and the others are kept.
+                """)
+            .Problem(StatusCodes.Status413PayloadTooLarge, "The body is larger than Import:MaxBytes.");
         return app;
     }
 

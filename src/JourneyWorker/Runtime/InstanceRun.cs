@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using JourneyWorker.Data;
 using JourneyWorker.Journeys.Model;
@@ -55,6 +56,9 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
 
     /// <summary>The message node this run woke at from a send-window wait: its entered step is already recorded.</summary>
     public string? WokeFromWindow { get; set; }
+
+    /// <summary>This run's span (null when nothing is traced): every step is an event on it, every send a span beneath it.</summary>
+    public Activity? Activity { get; set; }
 
     private JsonObject? _context;
     private JsonObject? _events;
@@ -146,8 +150,21 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
             Detail = detail,
         };
         NewSteps.Add(step);
+        if (Activity is { IsAllDataRequested: true } activity)
+        {
+            activity.AddEvent(new ActivityEvent("step", tags: new ActivityTagsCollection
+            {
+                ["journeyworker.node.id"] = nodeId,
+                ["journeyworker.node.type"] = NodeType(nodeId),
+                ["journeyworker.outcome"] = outcome,
+                ["journeyworker.detail"] = detail,
+            }));
+        }
         return step;
     }
+
+    /// <summary>The type of a node of this run's journey ("unknown" for a node it does not have), a metrics and span label.</summary>
+    public string NodeType(string nodeId) => Journey?.Nodes.GetValueOrDefault(nodeId)?.Type ?? "unknown";
 
     /// <summary>The profile's attributes became <paramref name="attributes"/> by <paramref name="updates"/>: later nodes of this run read them.</summary>
     public void UpdateProfile(string attributes, IEnumerable<ProfileUpdate> updates)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
@@ -20,7 +21,7 @@ public sealed partial class InstanceRunner(
     Channels.Templates.TemplateRenderer templates,
     ProfileTimeZones zones,
     TimeProvider time,
-    JourneyMetrics metrics,
+    JourneyTelemetry telemetry,
     IOptions<RuntimeOptions> options,
     ILogger<InstanceRunner> logger)
 {
@@ -36,8 +37,25 @@ public sealed partial class InstanceRunner(
         await using var session = await store.OpenAsync(cancellationToken);
         var batch = await session.LoadBatchAsync(instanceIds, owner, time.GetUtcNow(), cancellationToken);
         var runs = batch.Runs;
+        try
+        {
+            return await RunAsync(session, batch, owner, cancellationToken);
+        }
+        finally
+        {
+            foreach (var run in runs)
+            {
+                run.Activity?.Dispose();
+            }
+        }
+    }
+
+    private async Task<int> RunAsync(StoreSession session, InstanceBatch batch, string owner, CancellationToken cancellationToken)
+    {
+        var runs = batch.Runs;
         foreach (var run in runs)
         {
+            run.Activity = StartActivity(run);
             Guarded(run, () => Start(run, batch.SuppressedAddresses));
         }
 
@@ -122,14 +140,39 @@ public sealed partial class InstanceRunner(
             if (run.Lost)
             {
                 LogLeaseLost(logger, run.Instance.Id);
+                run.Activity?.SetTag("journeyworker.lease_lost", true);
                 continue;
             }
             foreach (var step in run.NewSteps)
             {
-                metrics.StepExecuted(step.Outcome);
+                telemetry.StepExecuted(run.NodeType(step.NodeId), step.Outcome);
+            }
+            if (run.Activity is { } activity)
+            {
+                activity.SetTag("journeyworker.instance.status", run.Instance.Status);
+                activity.SetTag("journeyworker.instance.end_reason", run.Instance.EndReason);
+                if (run.Instance.Status == InstanceStatus.Failed)
+                {
+                    activity.SetStatus(ActivityStatusCode.Error, run.Instance.EndReason);
+                }
             }
         }
         return runs.Count;
+    }
+
+    /// <summary>The run's span, in the trace of the event that admitted or last resumed the instance (a root span otherwise).</summary>
+    private static Activity? StartActivity(InstanceRun run)
+    {
+        var activity = JourneyTelemetry.StartDetached("journeyworker.run", ActivityKind.Internal, run.Instance.TraceParent);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("journeyworker.instance.id", run.Instance.Id);
+            activity.SetTag("journeyworker.journey.id", run.Instance.JourneyId.ToString());
+            activity.SetTag("journeyworker.journey.version_id", run.Instance.JourneyVersionId.ToString());
+            activity.SetTag("journeyworker.profile.id", run.Instance.ProfileId);
+            activity.SetTag("journeyworker.node.id", run.Instance.NodeId);
+        }
+        return activity;
     }
 
     /// <summary>
@@ -174,7 +217,7 @@ public sealed partial class InstanceRunner(
         var instance = run.Instance;
         if (instance.DueAt is { } due)
         {
-            metrics.TimerLateness(run.Now - DateTimeOffset.FromUnixTimeMilliseconds(due));
+            telemetry.TimerLateness(run.Now - DateTimeOffset.FromUnixTimeMilliseconds(due));
         }
 
         if (run.Journey is null || run.Journey.Version.Status == JourneyStatus.Stopped)

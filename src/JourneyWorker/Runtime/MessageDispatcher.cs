@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using JourneyWorker.Channels;
 using JourneyWorker.Channels.Email;
@@ -40,7 +41,8 @@ public sealed partial class MessageDispatcher(
     ProfileTimeZones zones,
     MessageIds messageIds,
     ReturnPaths returnPaths,
-    JourneyMetrics metrics)
+    JourneyTelemetry telemetry,
+    TimeProvider time)
 {
     /// <summary>
     /// Continue or Stop when the node was settled without sending (Stop also when the send waits for its window to
@@ -88,7 +90,7 @@ public sealed partial class MessageDispatcher(
             outbox.Status = OutboxStatus.Skipped;
             outbox.Error = suppressed;
             run.Touch(outbox);
-            metrics.MessageSent(channel, OutboxStatus.Skipped);
+            telemetry.MessageSent(channel, OutboxStatus.Skipped);
             run.Step(node.Id!, StepOutcome.Skipped, suppressed);
             run.MoveTo(node.Next);
             return Flow.Continue;
@@ -133,10 +135,46 @@ public sealed partial class MessageDispatcher(
         return Flow.Send;
     }
 
-    /// <summary>Sends the prepared message; its outbox row (with its id) is durable by now.</summary>
+    /// <summary>
+    /// Sends the prepared message; its outbox row (with its id) is durable by now. Timed per channel and outcome, and
+    /// traced as a span under the run's (so the SMTP or FCM call beneath it is in the trace of the event that caused it).
+    /// </summary>
     public async Task<SendResult> SendAsync(InstanceRun run, CancellationToken cancellationToken)
     {
         var send = run.PendingSend!;
+        var channel = send.Outbox.Channel;
+        using var activity = run.Activity is { } parent
+            ? JourneyTelemetry.Source.StartActivity("journeyworker.send", ActivityKind.Client, parent.Context)
+            : null;
+        if (activity is not null)
+        {
+            activity.SetTag("journeyworker.channel", channel);
+            activity.SetTag("journeyworker.node.id", send.Node.Id);
+            activity.SetTag("journeyworker.message.id", send.Outbox.MessageId);
+            activity.SetTag("journeyworker.attempt", send.Outbox.Attempts);
+        }
+        var started = time.GetTimestamp();
+        var result = await SendOnChannelAsync(run, send, cancellationToken);
+        var outcome = result.Outcome switch
+        {
+            SendOutcome.Sent => OutboxStatus.Sent,
+            SendOutcome.RetryLater => "retry",
+            _ => OutboxStatus.Failed,
+        };
+        telemetry.SendTook(channel, outcome, time.GetElapsedTime(started));
+        if (activity is not null)
+        {
+            activity.SetTag("journeyworker.outcome", outcome);
+            if (result.Outcome != SendOutcome.Sent)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, result.Error);
+            }
+        }
+        return result;
+    }
+
+    private async Task<SendResult> SendOnChannelAsync(InstanceRun run, PreparedSend send, CancellationToken cancellationToken)
+    {
         try
         {
             if (send.Webhook is { } call)
@@ -173,7 +211,7 @@ public sealed partial class MessageDispatcher(
         outbox.Attempts = 0; // never attempted: only a message not yet checkpointed is capped
         outbox.Error = rule;
         run.Touch(outbox);
-        metrics.MessageSent(outbox.Channel, OutboxStatus.Skipped);
+        telemetry.MessageSent(outbox.Channel, OutboxStatus.Skipped);
         run.Step(send.Node.Id!, StepOutcome.Skipped, rule);
         run.MoveTo(send.Node.CappedNext ?? send.Node.Next);
     }
@@ -195,7 +233,7 @@ public sealed partial class MessageDispatcher(
                 return Succeeded(run, node, outbox, result.Webhook is { } answer ? KeepAnswer(run, node, answer) : null);
             case SendOutcome.RetryLater when outbox.Attempts < RetryPolicy.MaxAttempts:
                 outbox.Error = result.Error;
-                metrics.MessageSent(outbox.Channel, "retry");
+                telemetry.MessageSent(outbox.Channel, "retry");
                 run.RetryAt(run.Now + RetryPolicy.Backoff(outbox.Attempts, result.RetryAfter));
                 return Flow.Stop;
             default:
@@ -204,7 +242,7 @@ public sealed partial class MessageDispatcher(
                     : result.Error ?? "The channel refused the message.";
                 outbox.Status = OutboxStatus.Failed;
                 outbox.Error = reason;
-                metrics.MessageSent(outbox.Channel, OutboxStatus.Failed);
+                telemetry.MessageSent(outbox.Channel, OutboxStatus.Failed);
                 run.Step(node.Id!, StepOutcome.Failed, reason);
                 if (node.ErrorNext is not null)
                 {
@@ -222,7 +260,7 @@ public sealed partial class MessageDispatcher(
         outbox.SentAt ??= run.Now.UtcDateTime;
         outbox.Error = null;
         run.Touch(outbox);
-        metrics.MessageSent(outbox.Channel, OutboxStatus.Sent);
+        telemetry.MessageSent(outbox.Channel, OutboxStatus.Sent);
         run.Step(node.Id!, StepOutcome.Succeeded, detail);
         run.MoveTo(node.Next);
         return Flow.Continue;

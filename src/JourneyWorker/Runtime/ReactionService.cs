@@ -24,6 +24,8 @@ public sealed class ReactionService(InstanceStore store, TimeProvider time)
         }
 
         var now = time.GetUtcNow();
+        // The tracking request's trace (a pixel fetched, a link followed) is the one the resumed instance goes on in.
+        var traceParent = Infrastructure.JourneyTelemetry.CurrentTraceParent();
         return await store.WriteAsync(async tx =>
         {
             if (!await tx.InsertReactionAsync(outboxMessageId, kind, now, cancellationToken))
@@ -32,7 +34,7 @@ public sealed class ReactionService(InstanceStore store, TimeProvider time)
             }
             var waitingFor = WaitKeys.Reaction(kind, message.NodeId);
             var waiting = await tx.FindWaitingAsync(message.InstanceId, waitingFor, cancellationToken);
-            await tx.ResumeAsync(waiting, waitingFor, null, null, now, $"{kind} on {message.NodeId}", cancellationToken);
+            await tx.ResumeAsync(waiting, waitingFor, null, null, now, $"{kind} on {message.NodeId}", traceParent, cancellationToken);
             return ReactionResult.Recorded;
         }, cancellationToken);
     }

@@ -1,5 +1,6 @@
 using JourneyWorker.Data;
 using JourneyWorker.Deliverability;
+using JourneyWorker.Infrastructure;
 using JourneyWorker.Runtime;
 using JourneyWorker.Runtime.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -26,11 +27,29 @@ public static class TrackingEndpoints
     public static WebApplication MapTracking(this WebApplication app)
     {
         var group = app.MapGroup("/t").AllowAnonymous().WithTags("Tracking");
-        group.MapGet("/o/{token}", OpenAsync);
-        group.MapGet("/c/{token}", ClickAsync);
-        group.MapGet("/u/{token}", UnsubscribePageAsync);
-        group.MapPost("/u/{token}", UnsubscribeAsync).DisableAntiforgery();
-        group.MapPost("/p/{token}", PushOpenAsync);
+        const string Unknown = "The token is forged, or its message is unknown (its profile was forgotten); nothing was recorded.";
+        group.MapGet("/o/{token}", OpenAsync).WithName("TrackEmailOpen")
+            .WithSummary("E-mail open pixel")
+            .WithDescription("The 1×1 GIF every e-mail carries: fetching it records `emailOpened` for the message (a repeat counts once).")
+            .Produces<byte[]>(StatusCodes.Status200OK, "image/gif")
+            .Problem(StatusCodes.Status404NotFound, Unknown);
+        // Not in the API description: a link people follow from an e-mail in their browser (a 302 to the original URL,
+        // recording emailClicked), never an operation a client calls.
+        group.MapGet("/c/{token}", ClickAsync).ExcludeFromDescription();
+        group.MapGet("/u/{token}", UnsubscribePageAsync).WithName("UnsubscribePage")
+            .WithSummary("Unsubscribe confirmation page")
+            .WithDescription("The List-Unsubscribe target: a GET only shows a page with a confirm button, because mail software fetches header links by itself (RFC 8058).")
+            .Produces<string>(StatusCodes.Status200OK, "text/html")
+            .Problem(StatusCodes.Status404NotFound, Unknown);
+        group.MapPost("/u/{token}", UnsubscribeAsync).DisableAntiforgery().WithName("Unsubscribe")
+            .WithSummary("One-click unsubscribe")
+            .WithDescription("RFC 8058 one-click unsubscribe (`List-Unsubscribe-Post: List-Unsubscribe=One-Click`), also the confirm button of the page: withdraws the profile's e-mail consent and suppresses the address.")
+            .Produces<string>(StatusCodes.Status200OK, "text/html")
+            .Problem(StatusCodes.Status404NotFound, Unknown);
+        group.MapPost("/p/{token}", PushOpenAsync).WithName("TrackPushOpen")
+            .WithSummary("Record a push open")
+            .WithDescription("The app posts a push's `data.openUrl` when the user opens it: records `pushOpened` for the message (a repeat counts once).")
+            .Problem(StatusCodes.Status404NotFound, Unknown);
         return app;
     }
 

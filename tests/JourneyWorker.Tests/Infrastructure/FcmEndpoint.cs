@@ -11,7 +11,11 @@ using Microsoft.Extensions.Logging;
 namespace JourneyWorker.Tests.Infrastructure;
 
 /// <summary>A push as FCM received it: the device token, the whole <c>message</c> object, and the bearer token used.</summary>
-public sealed record FcmReceived(string Token, JsonObject Message, string AccessToken);
+public sealed record FcmReceived(string Token, JsonObject Message, string AccessToken)
+{
+    /// <summary>The W3C traceparent header the request carried (null: none), for the tracing tests.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>A scripted answer to the next messages:send request.</summary>
 public sealed record FcmReply(int Status, string Body, string? RetryAfter = null)
@@ -199,7 +203,8 @@ public sealed class FcmEndpoint : IAsyncDisposable
             }
             return Results.Content(reply.Body, "application/json", Encoding.UTF8, reply.Status);
         }
-        _messages.Enqueue(new FcmReceived(token, message, bearer));
+        var traceParent = request.Headers.TryGetValue("traceparent", out var header) ? header.ToString() : null;
+        _messages.Enqueue(new FcmReceived(token, message, bearer) { TraceParent = traceParent });
         return Results.Json(new { name = $"projects/{ProjectId}/messages/{_messages.Count}" });
     }
 

@@ -95,8 +95,9 @@ public class JourneyWorkerApp : WebApplicationFactory<Program>
         var database = _database ??= TestDatabase.Create(DataDirectory);
         builder.UseEnvironment("Testing");
         // The provider is also a host setting: the service reads it while registering its services (which schedulers
-        // it runs), before the app configuration below is added.
-        foreach (var (key, value) in database.HostSettings.Concat(_settings).Where(s => s.Key.StartsWith("Storage:", StringComparison.Ordinal)))
+        // it runs), before the app configuration below is added; so are the OTLP exporter settings (whether to trace).
+        foreach (var (key, value) in database.HostSettings.Concat(_settings)
+            .Where(s => s.Key.StartsWith("Storage:", StringComparison.Ordinal) || s.Key.StartsWith("OTEL_", StringComparison.Ordinal)))
         {
             builder.UseSetting(key, value);
         }

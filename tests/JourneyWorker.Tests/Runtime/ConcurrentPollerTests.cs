@@ -32,7 +32,7 @@ public sealed class ConcurrentPollerTests
             services.GetRequiredService<JourneyWorker.Channels.Templates.TemplateRenderer>(),
             services.GetRequiredService<ProfileTimeZones>(),
             services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<JourneyMetrics>(),
+            services.GetRequiredService<JourneyTelemetry>(),
             options,
             services.GetRequiredService<ILogger<InstanceRunner>>());
         return new InstancePoller(store, runner, services.GetRequiredService<TimeProvider>(), options,

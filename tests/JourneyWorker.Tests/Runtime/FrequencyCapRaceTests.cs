@@ -28,7 +28,7 @@ public sealed class FrequencyCapRaceTests
             services.GetRequiredService<InstanceSql>());
         var runner = new InstanceRunner(store, services.GetRequiredService<MessageDispatcher>(),
             services.GetRequiredService<JourneyWorker.Channels.Templates.TemplateRenderer>(), services.GetRequiredService<ProfileTimeZones>(),
-            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<JourneyMetrics>(),
+            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<JourneyTelemetry>(),
             Options.Create(new RuntimeOptions { WorkerId = id, Parallelism = 4 }), services.GetRequiredService<ILogger<InstanceRunner>>());
         return new Worker(id, store, runner);
     }

@@ -320,6 +320,9 @@ namespace JourneyWorker.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("TraceParent")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("WaitingFor")
                         .HasColumnType("TEXT");
 

@@ -79,7 +79,7 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
 
     public override string BatchInstances => """
         SELECT "Id", "JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "WaitingFor", "LeaseOwner", "LeaseUntil",
-               "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "EndedAt", "EndReason"
+               "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "EndedAt", "EndReason", "TraceParent"
         FROM "JourneyInstances" WHERE "Id" = ANY(@ids) AND "LeaseOwner" = @owner
         ORDER BY "Id"
         """;
@@ -114,6 +114,7 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
         UPDATE "JourneyInstances"
         SET "Status" = @active, "NodeId" = @next, "DueAt" = @now, "WaitingFor" = NULL,
             "LeaseOwner" = NULL, "LeaseUntil" = NULL, "NextSeq" = "NextSeq" + 1,
+            "TraceParent" = COALESCE(CAST(@traceParent AS text), "TraceParent"),
             "Context" = CASE WHEN CAST(@eventName AS text) IS NULL THEN "Context"
                              ELSE jsonb_set(
                                  jsonb_set(CAST("Context" AS jsonb), '{events}', COALESCE(CAST("Context" AS jsonb) -> 'events', '{}'::jsonb)),
@@ -138,8 +139,8 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
 
     private static string AdmitText(string profiles, string condition, string returning) => $"""
         INSERT INTO "JourneyInstances"
-            ("JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt")
-        SELECT @journey, @version, p."Id", @active, CAST(@node AS text), @now, @context, @test, @firstSeq, @deadline, @entered
+            ("JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "TraceParent")
+        SELECT @journey, @version, p."Id", @active, CAST(@node AS text), @now, @context, @test, @firstSeq, @deadline, @entered, CAST(@traceParent AS text)
         FROM {profiles} p
         WHERE {condition}
           AND (NOT @testOnly OR p."IsTest")

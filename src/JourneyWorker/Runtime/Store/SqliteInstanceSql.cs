@@ -26,7 +26,7 @@ public sealed class SqliteInstanceSql : InstanceSql
 
     public override string BatchInstances => """
         SELECT "Id", "JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "WaitingFor", "LeaseOwner", "LeaseUntil",
-               "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "EndedAt", "EndReason"
+               "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "EndedAt", "EndReason", "TraceParent"
         FROM "JourneyInstances" WHERE "Id" IN (SELECT value FROM json_each(@ids)) AND "LeaseOwner" = @owner
         ORDER BY "Id"
         """;
@@ -57,7 +57,7 @@ public sealed class SqliteInstanceSql : InstanceSql
     public override string Resume => """
         UPDATE "JourneyInstances"
         SET "Status" = @active, "NodeId" = @next, "DueAt" = @now, "WaitingFor" = NULL,
-            "LeaseOwner" = NULL, "LeaseUntil" = NULL, "NextSeq" = "NextSeq" + 1,
+            "LeaseOwner" = NULL, "LeaseUntil" = NULL, "NextSeq" = "NextSeq" + 1, "TraceParent" = COALESCE(@traceParent, "TraceParent"),
             "Context" = CASE WHEN @eventName IS NULL THEN "Context"
                              ELSE json_set("Context", '$.events."' || @eventName || '"', json(@payload)) END
         WHERE "Id" = @id AND "Status" = @waiting AND "WaitingFor" = @waitingFor
@@ -80,8 +80,8 @@ public sealed class SqliteInstanceSql : InstanceSql
 
     private static string AdmitText(string profiles, string condition, string returning) => $"""
         INSERT OR IGNORE INTO "JourneyInstances"
-            ("JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt")
-        SELECT @journey, @version, p."Id", @active, @node, @now, @context, @test, @firstSeq, @deadline, @entered
+            ("JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "TraceParent")
+        SELECT @journey, @version, p."Id", @active, @node, @now, @context, @test, @firstSeq, @deadline, @entered, @traceParent
         FROM {profiles} p
         WHERE {condition}
           AND (@testOnly = 0 OR p."IsTest" = 1)

@@ -47,7 +47,7 @@ public sealed partial class StoreSession
     /// A live instance enters the target's live version. A test instance (its journey is in test mode) enters the
     /// target's draft in test mode if it has one, else its live version, as a test instance either way: the test of a
     /// journey that hands over to another can follow the profile there, and a test never makes a real instance.
-    /// The target's re-entrance rules apply as for any entry (<see cref="StoreTransaction.AdmitAsync"/>).
+    /// The target's re-entrance rules apply as for any entry (<c>StoreTransaction.AdmitAsync</c>).
     /// </summary>
     private async Task<(string Outcome, string Detail)> JumpAsync(StoreTransaction tx, InstanceRun run, PendingJump jump, CancellationToken cancellationToken)
     {

@@ -161,6 +161,7 @@ public sealed partial class StoreSession : IAsyncDisposable
                 EnteredAt = reader.GetDateTime(14),
                 EndedAt = reader.IsDBNull(15) ? null : reader.GetDateTime(15),
                 EndReason = reader.IsDBNull(16) ? null : reader.GetString(16),
+                TraceParent = reader.IsDBNull(17) ? null : reader.GetString(17),
             });
         }
         return instances;

@@ -109,10 +109,11 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
     /// node's next, keeping the event's payload as <c>events.&lt;name&gt;</c> when there is one, with a succeeded step
     /// at the wait node. Each move is one conditional UPDATE that succeeds only if the instance still waits for exactly
     /// that and no live lease holds it, so an arrival racing a timeout is decided once. Returns how many moved.
+    /// A <paramref name="traceParent"/> (the W3C context of what resumed it) replaces the one stored with the instance.
     /// </summary>
     public async Task<int> ResumeAsync(
         IEnumerable<WaitingInstance> candidates, string waitingFor, string? eventName, string? payload,
-        DateTimeOffset now, string detail, CancellationToken cancellationToken)
+        DateTimeOffset now, string detail, string? traceParent, CancellationToken cancellationToken)
     {
         var resumed = 0;
         foreach (var candidate in candidates)
@@ -135,6 +136,7 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
             resume.AddParameter("@waitingFor", waitingFor);
             resume.AddParameter("@eventName", eventName);
             resume.AddParameter("@payload", payload);
+            resume.AddParameter("@traceParent", traceParent);
             var result = await resume.ExecuteScalarAsync(cancellationToken);
             if (result is null or DBNull)
             {
@@ -184,8 +186,14 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
     /// Admits the given profiles in one INSERT … SELECT that skips profiles already running in the journey (any
     /// version) or refused by the re-entrance rules, so a repeated admission is harmless. Returns the new instances' ids.
     /// </summary>
+    public Task<List<long>> AdmitAsync(
+        CompiledJourney journey, IReadOnlyCollection<long> profileIds, bool testOnly, DateTimeOffset now, string? context, CancellationToken cancellationToken) =>
+        AdmitAsync(journey, profileIds, testOnly, now, context, null, cancellationToken);
+
+    /// <summary>As above, the new instances carrying <paramref name="traceParent"/> (the W3C context of the event that admits them).</summary>
     public async Task<List<long>> AdmitAsync(
-        CompiledJourney journey, IReadOnlyCollection<long> profileIds, bool testOnly, DateTimeOffset now, string? context, CancellationToken cancellationToken)
+        CompiledJourney journey, IReadOnlyCollection<long> profileIds, bool testOnly, DateTimeOffset now, string? context, string? traceParent,
+        CancellationToken cancellationToken)
     {
         var created = new List<long>(profileIds.Count);
         if (profileIds.Count == 0 || journey.Start is null)
@@ -193,7 +201,7 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
             return created;
         }
 
-        await using var insert = AdmitCommand(sql.AdmitProfiles, journey, testOnly, now, context);
+        await using var insert = AdmitCommand(sql.AdmitProfiles, journey, testOnly, now, context, traceParent);
         insert.AddParameter("@ids", sql.Ids(profileIds));
         await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -220,7 +228,7 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
 
         // The fragment's text holds no client data: literals and paths are parameters (see ExpressionSql).
         var (admitted, last) = (0, afterId);
-        await using (var insert = AdmitCommand(sql.Admit($"({sql.Members(members.Sql)})", "1 = 1", "ProfileId"), journey, testOnly, now, null))
+        await using (var insert = AdmitCommand(sql.Admit($"({sql.Members(members.Sql)})", "1 = 1", "ProfileId"), journey, testOnly, now, null, null))
         {
             AddMemberParameters(insert, members, afterId, limit);
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
@@ -255,7 +263,7 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
         }
     }
 
-    private DbCommand AdmitCommand(string text, CompiledJourney journey, bool testOnly, DateTimeOffset now, string? context)
+    private DbCommand AdmitCommand(string text, CompiledJourney journey, bool testOnly, DateTimeOffset now, string? context, string? traceParent)
     {
         var command = Command(text);
         InstanceStore.AddRunning(command);
@@ -264,6 +272,7 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
         command.AddParameter("@node", (object?)journey.Start!.Next ?? DBNull.Value);
         command.AddParameter("@now", now.ToUnixTimeMilliseconds());
         command.AddParameter("@context", context ?? "{}");
+        command.AddParameter("@traceParent", traceParent);
         command.AddParameter("@test", testOnly);
         command.AddParameter("@firstSeq", StoredSteps.FirstSeq);
         command.AddParameter("@deadline", (now + journey.Timeout).ToUnixTimeMilliseconds());

@@ -333,6 +333,9 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<string>("TraceParent")
+                        .HasColumnType("text");
+
                     b.Property<string>("WaitingFor")
                         .HasColumnType("text");
 

@@ -236,4 +236,30 @@ public sealed class WebhookTests
         Assert.Equal($"{instance.Id}-hook", Assert.Single(receiver.Calls).IdempotencyKey);
         Assert.Equal("Tier gold, 42 points", Assert.Single(await h.Smtp.WaitForMessagesAsync(1, cancellationToken: Ct)).Message.Subject);
     }
+
+    [Fact]
+    public async Task Webhook_calls_are_never_capped_and_never_count_against_a_frequency_rule()
+    {
+        var (h, receiver) = await StartAsync();
+        await using var _ = h;
+        await using var __ = receiver;
+        // One message of any channel per profile a month: the first e-mail fills it.
+        await CapScenario.PutRulesAsync(h, """{"rules": [{"channel": "any", "max": 1, "per": "P30D"}]}""");
+        var first = JsonNode.Parse(Hook(receiver, errorNext: null))!.AsObject();
+        first["next"] = "m1";
+        var second = JsonNode.Parse(Hook(receiver, errorNext: null))!.AsObject();
+        (second["id"], second["next"]) = ("hook2", "m2");
+
+        // hook → m1 (sent: the call before it did not count) → hook2 (called: the full cap does not hold it) → m2 (capped).
+        var (_, instance) = await RunAsync(h, first.ToJsonString(), Mail("m1", next: "hook2", subject: "First"), second.ToJsonString(),
+            Mail("m2", subject: "Second"));
+
+        Assert.Empty(receiver.Problems);
+        Assert.Equal([$"{instance.Id}-hook", $"{instance.Id}-hook2"], receiver.Calls.Select(c => c.IdempotencyKey));
+        Assert.Equal("First", Assert.Single(await h.Smtp.WaitForMessagesAsync(1, cancellationToken: Ct)).Message.Subject);
+        Assert.Equal(["hook:entered", "hook:succeeded", "m1:entered", "m1:succeeded", "hook2:entered", "hook2:succeeded", "m2:entered", "m2:skipped"],
+            (await TraceAsync(h, instance.Id)).Skip(2));
+        await using var db = h.App.Db();
+        Assert.Equal(2, await db.OutboxMessages.CountAsync(m => m.Channel == "webhook" && m.Status == OutboxStatus.Sent, Ct));
+    }
 }

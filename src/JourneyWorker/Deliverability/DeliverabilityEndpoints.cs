@@ -22,20 +22,34 @@ public static class DeliverabilityEndpoints
     public static WebApplication MapDeliverability(this WebApplication app)
     {
         var feedback = app.MapGroup("/api/email-feedback").WithTags("Deliverability")
-            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation()
-            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation();
         feedback.MapPost("/", FeedbackAsync).WithName("PostEmailFeedback")
+            .WithSummary("Report a bounce or a complaint")
             .WithDescription("A bounce or complaint reported by a provider as JSON: a hard bounce or a complaint suppresses the address at once, "
-                + "soft bounces do after Email:Bounces:SoftLimit within Email:Bounces:SoftWindow.");
+                + "soft bounces do after Email:Bounces:SoftLimit within Email:Bounces:SoftWindow. The message, named by its Message-ID, "
+                + "counts the bounce or complaint on its journey node.")
+            .Invalid("The type is not bounce or complaint, a bounce lacks bounceType hard or soft, the address, Message-ID or status is malformed, or neither an address nor a Message-ID is given.")
+            .Problem(StatusCodes.Status404NotFound, "No address was given and no message has this Message-ID.")
+            .Problem(StatusCodes.Status422UnprocessableEntity, "The message was found but its recipient's address is no longer known.");
 
         var suppressions = app.MapGroup("/api/suppressions").WithTags("Deliverability")
-            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy)
-            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy);
+        const string NotAddress = "The path does not end in one plain e-mail address such as ann@example.com.";
+        const string NotListed = "The address is not on the suppression list.";
         suppressions.MapGet("/", ListAsync).WithName("ListSuppressions")
-            .WithDescription($"Suppressed addresses, newest first; at most 'limit' (default {DefaultListLimit}, up to {MaxListLimit}).");
-        suppressions.MapGet("/{address}", GetAsync).WithName("GetSuppression");
+            .WithSummary("List suppressed addresses")
+            .WithDescription($"Suppressed addresses, newest first; at most 'limit' (default {DefaultListLimit}, up to {MaxListLimit}).")
+            .Invalid($"'limit' is not 1 to {MaxListLimit}.");
+        suppressions.MapGet("/{address}", GetAsync).WithName("GetSuppression")
+            .WithSummary("Get an address's suppression")
+            .WithDescription("Whether the address is suppressed, since when and why (hardBounce, softBounce or complaint).")
+            .Invalid(NotAddress)
+            .Problem(StatusCodes.Status404NotFound, NotListed);
         suppressions.MapDelete("/{address}", DeleteAsync).WithName("DeleteSuppression")
-            .WithDescription("Lifts the suppression (and forgets the address's soft bounces). A profile's withdrawn consent stays withdrawn.");
+            .WithSummary("Lift a suppression")
+            .WithDescription("Lifts the suppression (and forgets the address's soft bounces). A profile's withdrawn consent stays withdrawn.")
+            .Invalid(NotAddress)
+            .Problem(StatusCodes.Status404NotFound, NotListed);
         return app;
     }
 

@@ -175,6 +175,8 @@ public sealed class ApiDocumentation : IDocumentFilter, IOperationFilter, ISchem
                 "identity" => "The profile's identity in that namespace, such as `ann@example.com`.",
                 "token" => "The signed token the message carried; a forged or unknown one is a 404 and changes nothing.",
                 "profile" => "Only the instances of this profile, given as `{namespace}:{identity}`, e.g. `email:ann@example.com`.",
+                "address" => "A plain e-mail address, such as `ann@example.com`.",
+                "limit" => "How many entries to answer at most.",
                 "Idempotency-Key" => "Makes a retried POST harmless: an event sent again with the same key is answered as the first was and not processed twice (at most 200 characters).",
                 _ => null,
             };

@@ -26,13 +26,14 @@ public static partial class ApiExamples
 
         public const string Report = """
             {"nodes": {
-               "read": {"entered": 4, "succeeded": 4, "failed": 0, "timedOut": 0, "skipped": 0},
-               "first": {"entered": 4, "succeeded": 3, "failed": 0, "timedOut": 0, "skipped": 1},
-               "opened": {"entered": 4, "succeeded": 1, "failed": 0, "timedOut": 3, "skipped": 0},
-               "followUp": {"entered": 3, "succeeded": 2, "failed": 0, "timedOut": 0, "skipped": 1},
-               "purchase": {"entered": 1, "succeeded": 1, "failed": 0, "timedOut": 0, "skipped": 0},
-               "thanks": {"entered": 1, "succeeded": 1, "failed": 0, "timedOut": 0, "skipped": 0}},
-             "instances": {"active": 0, "waiting": 0, "completed": 4, "failed": 0, "exited": 0}}
+               "read": {"entered": 4, "succeeded": 4, "failed": 0, "timedOut": 0, "skipped": 0, "waitingNow": 0, "conversions": 0, "bounced": 0, "complained": 0},
+               "first": {"entered": 4, "succeeded": 3, "failed": 0, "timedOut": 0, "skipped": 1, "waitingNow": 0, "conversions": 1, "bounced": 0, "complained": 0},
+               "opened": {"entered": 4, "succeeded": 1, "failed": 0, "timedOut": 3, "skipped": 0, "waitingNow": 0, "conversions": 0, "bounced": 0, "complained": 0},
+               "followUp": {"entered": 3, "succeeded": 2, "failed": 0, "timedOut": 0, "skipped": 1, "waitingNow": 0, "conversions": 0, "bounced": 1, "complained": 0},
+               "purchase": {"entered": 1, "succeeded": 1, "failed": 0, "timedOut": 0, "skipped": 0, "waitingNow": 0, "conversions": 0, "bounced": 0, "complained": 0},
+               "thanks": {"entered": 1, "succeeded": 1, "failed": 0, "timedOut": 0, "skipped": 0, "waitingNow": 0, "conversions": 0, "bounced": 0, "complained": 0}},
+             "instances": {"active": 0, "waiting": 0, "completed": 4, "failed": 0, "exited": 0},
+             "conversions": 1}
             """;
 
         public const string Instance = $$"""

@@ -94,9 +94,21 @@ public static partial class ApiExamples
         ["ListJourneyInstances"] = new(null, $"[{Journey.Instance}]"),
         ["GetInstance"] = new(null, Journey.Instance),
 
+        ["GetFrequencyRules"] = new(null, FrequencyRules),
+        ["PutFrequencyRules"] = new(FrequencyRules, FrequencyRules),
+        ["PostEmailFeedback"] = new(
+            """{"type": "bounce", "bounceType": "hard", "messageId": "<k3j5q9x2.5001.first@mail.example.com>", "status": "5.1.1"}""",
+            """{"address": "ann@example.com", "suppressed": true, "reason": "hardBounce", "messageFound": true}"""),
+        ["ListSuppressions"] = new(null, $"[{Suppression}]"),
+        ["GetSuppression"] = new(null, Suppression),
+
         ["UnsubscribePage"] = new(null, """<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body><h1>Unsubscribe</h1><form method="post" action="…"><button type="submit">Unsubscribe</button></form></body></html>"""),
         ["Unsubscribe"] = new(null, "<!doctype html><html><body><h1>You are unsubscribed.</h1></body></html>"),
     };
+
+    private const string FrequencyRules = """{"rules": [{"channel": "email", "max": 3, "per": "P7D"}, {"channel": "any", "max": 1, "per": "P1D"}]}""";
+
+    private const string Suppression = """{"address": "ann@example.com", "reason": "hardBounce", "at": "2026-03-02T10:15:00Z", "detail": "5.1.1"}""";
 
     private static class Profile
     {

@@ -23,6 +23,8 @@ public static class SwaggerSetup
         ("Events", "Event intake: the raw payloads your systems send. Each is matched, stored durably and routed before it is answered."),
         ("Journeys", "Versioned journey graphs: drafts, validation, test mode, publishing, closing and stopping, reports and instance histories."),
         ("Tracking", "Public routes put into messages (open pixel, one-click unsubscribe, push open). Protected by signed tokens, not API keys."),
+        ("Rules", "Frequency rules: how many marketing messages a profile may get per channel in a rolling window, across every journey."),
+        ("Deliverability", "Bounces and complaints reported as JSON, and the suppression list of addresses no journey mails."),
     ];
 
     public static IServiceCollection AddSwagger(this IServiceCollection services)

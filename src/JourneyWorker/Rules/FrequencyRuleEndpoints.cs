@@ -12,11 +12,17 @@ public static class FrequencyRuleEndpoints
     public static WebApplication MapFrequencyRules(this WebApplication app)
     {
         var group = app.MapGroup("/api/rules/frequency").WithTags("Rules")
-            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation()
-            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapGet("/", GetAsync).WithName("GetFrequencyRules");
+            .RequireAuthorization(ApiKeyAuthenticationExtensions.AdminPolicy).WithValidation();
+        group.MapGet("/", GetAsync).WithName("GetFrequencyRules")
+            .WithSummary("Get the frequency rules")
+            .WithDescription("The caps on marketing messages per profile across every journey, in the order they were put.");
         group.MapPut("/", PutAsync).WithName("PutFrequencyRules")
-            .WithDescription("Replaces every frequency rule. A marketing e-mail or push over a cap is skipped and its instance goes on along cappedNext (else next).");
+            .WithSummary("Replace the frequency rules")
+            .WithDescription("Replaces every frequency rule: per channel (email, push or any) at most 'max' marketing messages per profile in "
+                + "any rolling window of 'per' (an ISO 8601 duration). A marketing e-mail or push over a cap is skipped and its instance goes on "
+                + "along cappedNext (else next); transactional messages are never capped. An empty list lifts every cap.")
+            .Invalid($"'rules' is missing or longer than {FrequencyRulesRequestValidator.MaxRules}, or a rule names an unknown channel, a 'max' out of range or a 'per' that is not an ISO 8601 duration in range.")
+            .Problem(StatusCodes.Status409Conflict, "Another request replaced the rules at the same time: read them and try again.");
         return app;
     }
 

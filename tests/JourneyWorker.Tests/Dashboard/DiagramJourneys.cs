@@ -58,6 +58,12 @@ public static class DiagramJourneys
               { "id": "morning", "type": "wait", "until": { "time": "09:00", "timeZone": "profile" }, "next": "done" },
               { "id": "done", "type": "end" } ] }
             """));
+        yield return ("audience qualification entry", Parse("""
+            { "name": "Qualified", "start": "qualifies", "nodes": [
+              { "id": "qualifies", "type": "audienceQualification", "audience": "a", "on": "enter", "next": "welcome" },
+              { "id": "welcome", "type": "email", "subject": "Welcome", "html": "<p>x</p>", "next": "done" },
+              { "id": "done", "type": "end" } ] }
+            """));
         yield return ("event entry with a cycle, a self-loop and a missing target", Parse("""
             { "name": "Draft", "start": "signup", "nodes": [
               { "id": "signup", "type": "event", "event": "signup", "next": "ask" },

@@ -802,6 +802,527 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         }
 
         /// <summary>
+        /// Report a bounce or a complaint
+        /// </summary>
+        /// <remarks>
+        /// A bounce or complaint reported by a provider as JSON: a hard bounce or a complaint suppresses the address at once, soft bounces do after Email:Bounces:SoftLimit within Email:Bounces:SoftWindow. The message, named by its Message-ID, counts the bounce or complaint on its journey node.
+        /// </remarks>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<EmailFeedbackResponse> PostEmailFeedbackAsync(EmailFeedbackRequest body)
+        {
+            return PostEmailFeedbackAsync(body, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// Report a bounce or a complaint
+        /// </summary>
+        /// <remarks>
+        /// A bounce or complaint reported by a provider as JSON: a hard bounce or a complaint suppresses the address at once, soft bounces do after Email:Bounces:SoftLimit within Email:Bounces:SoftWindow. The message, named by its Message-ID, counts the bounce or complaint on its journey node.
+        /// </remarks>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<EmailFeedbackResponse> PostEmailFeedbackAsync(EmailFeedbackRequest body, System.Threading.CancellationToken cancellationToken)
+        {
+            if (body == null)
+                throw new System.ArgumentNullException("body");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    var json_ = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerSettings);
+                    var content_ = new System.Net.Http.ByteArrayContent(json_);
+                    content_.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json");
+                    request_.Content = content_;
+                    request_.Method = new System.Net.Http.HttpMethod("POST");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                
+                    // Operation Path: "api/email-feedback"
+                    urlBuilder_.Append("api/email-feedback");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<EmailFeedbackResponse>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<HttpValidationProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<HttpValidationProblemDetails>("The type is not bounce or complaint, a bounce lacks bounceType hard or soft, the address, Message-ID or status is malformed, or neither an address nor a Message-ID is given.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The X-Api-Key header is missing, or does not hold a key that is valid for this route.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("No address was given and no message has this Message-ID.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 413)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The body is larger than this route accepts (4 MiB for admin routes, 64 KiB for an event, `Import:MaxBytes` for an import).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 415)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The body is not JSON: send it with `Content-Type: application/json`.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 422)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The message was found but its recipient\'s address is no longer known.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new JourneyWorkerApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// List suppressed addresses
+        /// </summary>
+        /// <remarks>
+        /// Suppressed addresses, newest first; at most 'limit' (default 1000, up to 10000).
+        /// </remarks>
+        /// <param name="limit">How many entries to answer at most.</param>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<System.Collections.Generic.ICollection<SuppressionResponse>> ListSuppressionsAsync(int? limit)
+        {
+            return ListSuppressionsAsync(limit, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// List suppressed addresses
+        /// </summary>
+        /// <remarks>
+        /// Suppressed addresses, newest first; at most 'limit' (default 1000, up to 10000).
+        /// </remarks>
+        /// <param name="limit">How many entries to answer at most.</param>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<System.Collections.Generic.ICollection<SuppressionResponse>> ListSuppressionsAsync(int? limit, System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                
+                    // Operation Path: "api/suppressions"
+                    urlBuilder_.Append("api/suppressions");
+                    urlBuilder_.Append('?');
+                    if (limit != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("limit")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(limit, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    urlBuilder_.Length--;
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<System.Collections.Generic.ICollection<SuppressionResponse>>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<HttpValidationProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<HttpValidationProblemDetails>("\'limit\' is not 1 to 10000.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The X-Api-Key header is missing, or does not hold a key that is valid for this route.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new JourneyWorkerApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// Get an address's suppression
+        /// </summary>
+        /// <remarks>
+        /// Whether the address is suppressed, since when and why (hardBounce, softBounce or complaint).
+        /// </remarks>
+        /// <param name="address">A plain e-mail address, such as `ann@example.com`.</param>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<SuppressionResponse> GetSuppressionAsync(string address)
+        {
+            return GetSuppressionAsync(address, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// Get an address's suppression
+        /// </summary>
+        /// <remarks>
+        /// Whether the address is suppressed, since when and why (hardBounce, softBounce or complaint).
+        /// </remarks>
+        /// <param name="address">A plain e-mail address, such as `ann@example.com`.</param>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<SuppressionResponse> GetSuppressionAsync(string address, System.Threading.CancellationToken cancellationToken)
+        {
+            if (address == null)
+                throw new System.ArgumentNullException("address");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                
+                    // Operation Path: "api/suppressions/{address}"
+                    urlBuilder_.Append("api/suppressions/");
+                    urlBuilder_.Append(System.Uri.EscapeDataString(ConvertToString(address, System.Globalization.CultureInfo.InvariantCulture)));
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<SuppressionResponse>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<HttpValidationProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<HttpValidationProblemDetails>("The path does not end in one plain e-mail address such as ann@example.com.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The X-Api-Key header is missing, or does not hold a key that is valid for this route.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The address is not on the suppression list.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new JourneyWorkerApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// Lift a suppression
+        /// </summary>
+        /// <remarks>
+        /// Lifts the suppression (and forgets the address's soft bounces). A profile's withdrawn consent stays withdrawn.
+        /// </remarks>
+        /// <param name="address">A plain e-mail address, such as `ann@example.com`.</param>
+        /// <returns>No Content</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task DeleteSuppressionAsync(string address)
+        {
+            return DeleteSuppressionAsync(address, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// Lift a suppression
+        /// </summary>
+        /// <remarks>
+        /// Lifts the suppression (and forgets the address's soft bounces). A profile's withdrawn consent stays withdrawn.
+        /// </remarks>
+        /// <param name="address">A plain e-mail address, such as `ann@example.com`.</param>
+        /// <returns>No Content</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task DeleteSuppressionAsync(string address, System.Threading.CancellationToken cancellationToken)
+        {
+            if (address == null)
+                throw new System.ArgumentNullException("address");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("DELETE");
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                
+                    // Operation Path: "api/suppressions/{address}"
+                    urlBuilder_.Append("api/suppressions/");
+                    urlBuilder_.Append(System.Uri.EscapeDataString(ConvertToString(address, System.Globalization.CultureInfo.InvariantCulture)));
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 204)
+                        {
+                            return;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<HttpValidationProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<HttpValidationProblemDetails>("The path does not end in one plain e-mail address such as ann@example.com.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The X-Api-Key header is missing, or does not hold a key that is valid for this route.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The address is not on the suppression list.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new JourneyWorkerApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
         /// Create an event configuration
         /// </summary>
         /// <remarks>
@@ -3834,6 +4355,253 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         }
 
         /// <summary>
+        /// Get the frequency rules
+        /// </summary>
+        /// <remarks>
+        /// The caps on marketing messages per profile across every journey, in the order they were put.
+        /// </remarks>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<FrequencyRulesResponse> GetFrequencyRulesAsync()
+        {
+            return GetFrequencyRulesAsync(System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// Get the frequency rules
+        /// </summary>
+        /// <remarks>
+        /// The caps on marketing messages per profile across every journey, in the order they were put.
+        /// </remarks>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<FrequencyRulesResponse> GetFrequencyRulesAsync(System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                
+                    // Operation Path: "api/rules/frequency"
+                    urlBuilder_.Append("api/rules/frequency");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<FrequencyRulesResponse>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The X-Api-Key header is missing, or does not hold a key that is valid for this route.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new JourneyWorkerApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// Replace the frequency rules
+        /// </summary>
+        /// <remarks>
+        /// Replaces every frequency rule: per channel (email, push or any) at most 'max' marketing messages per profile in any rolling window of 'per' (an ISO 8601 duration). A marketing e-mail or push over a cap is skipped and its instance goes on along cappedNext (else next); transactional messages are never capped. An empty list lifts every cap.
+        /// </remarks>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<FrequencyRulesResponse> PutFrequencyRulesAsync(FrequencyRulesRequest body)
+        {
+            return PutFrequencyRulesAsync(body, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// Replace the frequency rules
+        /// </summary>
+        /// <remarks>
+        /// Replaces every frequency rule: per channel (email, push or any) at most 'max' marketing messages per profile in any rolling window of 'per' (an ISO 8601 duration). A marketing e-mail or push over a cap is skipped and its instance goes on along cappedNext (else next); transactional messages are never capped. An empty list lifts every cap.
+        /// </remarks>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<FrequencyRulesResponse> PutFrequencyRulesAsync(FrequencyRulesRequest body, System.Threading.CancellationToken cancellationToken)
+        {
+            if (body == null)
+                throw new System.ArgumentNullException("body");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    var json_ = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerSettings);
+                    var content_ = new System.Net.Http.ByteArrayContent(json_);
+                    content_.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json");
+                    request_.Content = content_;
+                    request_.Method = new System.Net.Http.HttpMethod("PUT");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                
+                    // Operation Path: "api/rules/frequency"
+                    urlBuilder_.Append("api/rules/frequency");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<FrequencyRulesResponse>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<HttpValidationProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<HttpValidationProblemDetails>("\'rules\' is missing or longer than 50, or a rule names an unknown channel, a \'max\' out of range or a \'per\' that is not an ISO 8601 duration in range.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The X-Api-Key header is missing, or does not hold a key that is valid for this route.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("Another request replaced the rules at the same time: read them and try again.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 413)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The body is larger than this route accepts (4 MiB for admin routes, 64 KiB for an event, `Import:MaxBytes` for an import).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 415)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The body is not JSON: send it with `Content-Type: application/json`.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new JourneyWorkerApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
         /// E-mail open pixel
         /// </summary>
         /// <remarks>
@@ -4472,6 +5240,66 @@ namespace JourneyWorker.Tests.OpenApi.Generated
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class EmailFeedbackRequest
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("type")]
+        public string? Type { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("address")]
+        public string? Address { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("bounceType")]
+        public string? BounceType { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("messageId")]
+        public string? MessageId { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("status")]
+        public string? Status { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class EmailFeedbackResponse
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("address")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Address { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("suppressed")]
+        public bool Suppressed { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("reason")]
+        public string? Reason { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("messageFound")]
+        public bool MessageFound { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SuppressionResponse
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("address")]
+        public string? Address { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("reason")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Reason { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("at")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.DateTimeOffset At { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("detail")]
+        public string? Detail { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class EventAccepted
     {
 
@@ -4684,6 +5512,9 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         [System.ComponentModel.DataAnnotations.Required]
         public InstanceCounts Instances { get; set; } = new InstanceCounts();
 
+        [System.Text.Json.Serialization.JsonPropertyName("conversions")]
+        public int Conversions { get; set; } = default!;
+
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -4780,6 +5611,36 @@ namespace JourneyWorker.Tests.OpenApi.Generated
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ExitDefinition
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("event")]
+        public string? Event { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("when")]
+        public string? When { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class GoalDefinition
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("event")]
+        public string? Event { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("when")]
+        public string? When { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("within")]
+        public string? Within { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("exit")]
+        public bool? Exit { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class JourneyDefinition
     {
 
@@ -4798,6 +5659,12 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         [System.Text.Json.Serialization.JsonPropertyName("nodes")]
         public System.Collections.Generic.List<NodeDefinition>? Nodes { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("exit")]
+        public System.Collections.Generic.List<ExitDefinition>? Exit { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("goal")]
+        public GoalDefinition? Goal { get; set; } = default!;
+
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -4815,6 +5682,9 @@ namespace JourneyWorker.Tests.OpenApi.Generated
 
         [System.Text.Json.Serialization.JsonPropertyName("audience")]
         public string? Audience { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("on")]
+        public string? On { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("schedule")]
         public ScheduleDefinition? Schedule { get; set; } = default!;
@@ -4843,6 +5713,24 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         [System.Text.Json.Serialization.JsonPropertyName("errorNext")]
         public string? ErrorNext { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("category")]
+        public string? Category { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("cappedNext")]
+        public string? CappedNext { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("sendWindow")]
+        public SendWindowDefinition? SendWindow { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("method")]
+        public string? Method { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("url")]
+        public string? Url { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("headers")]
+        public System.Collections.Generic.Dictionary<string, string>? Headers { get; set; } = default!;
+
         [System.Text.Json.Serialization.JsonPropertyName("action")]
         public string? Action { get; set; } = default!;
 
@@ -4862,13 +5750,19 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         public string? Duration { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("until")]
-        public System.DateTimeOffset? Until { get; set; } = default!;
+        public WaitUntil? Until { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("branches")]
         public System.Collections.Generic.List<BranchDefinition>? Branches { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("otherwise")]
         public string? Otherwise { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("set")]
+        public System.Collections.Generic.Dictionary<string, string>? Set { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("journey")]
+        public string? Journey { get; set; } = default!;
 
         private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
 
@@ -4909,6 +5803,51 @@ namespace JourneyWorker.Tests.OpenApi.Generated
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SendWindowDefinition
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("days")]
+        public System.Collections.Generic.List<string>? Days { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("from")]
+        public string? From { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("to")]
+        public string? To { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("timeZone")]
+        public string? TimeZone { get; set; } = default!;
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class WaitUntil
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("at")]
+        public System.DateTimeOffset? At { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("time")]
+        public string? Time { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("timeZone")]
+        public string? TimeZone { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("unknown")]
+        public System.Collections.Generic.Dictionary<string, object>? Unknown { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class NodeReport
     {
 
@@ -4926,6 +5865,18 @@ namespace JourneyWorker.Tests.OpenApi.Generated
 
         [System.Text.Json.Serialization.JsonPropertyName("skipped")]
         public int Skipped { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("waitingNow")]
+        public int WaitingNow { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("conversions")]
+        public int Conversions { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("bounced")]
+        public int Bounced { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("complained")]
+        public int Complained { get; set; } = default!;
 
     }
 
@@ -5187,6 +6138,57 @@ namespace JourneyWorker.Tests.OpenApi.Generated
 
         [System.Text.Json.Serialization.JsonPropertyName("active")]
         public bool Active { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class FrequencyRuleRequest
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("channel")]
+        public string? Channel { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("max")]
+        public int? Max { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("per")]
+        public string? Per { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class FrequencyRuleResponse
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("channel")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Channel { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("max")]
+        public int Max { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("per")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Per { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class FrequencyRulesRequest
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("rules")]
+        public System.Collections.Generic.List<FrequencyRuleRequest>? Rules { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class FrequencyRulesResponse
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("rules")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.List<FrequencyRuleResponse> Rules { get; set; } = new System.Collections.Generic.List<FrequencyRuleResponse>();
 
     }
 

@@ -11,6 +11,7 @@ public static class ProblemHandling
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions["traceId"] = ctx.HttpContext.TraceIdentifier);
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
         // Binding failures (malformed JSON, wrong types) throw so that they reach the handler with their reason.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<JsonOptions>(o =>
@@ -28,6 +29,57 @@ public static class ProblemHandling
         app.UseStatusCodePages();
         return app;
     }
+}
+
+/// <summary>
+/// The database itself failing (locked past the busy timeout by a backup or another process, the disk full, the
+/// connection lost) is no fault of the request and passes: a 503 with Retry-After tells the client to send it again,
+/// where a 500 would say the request broke the service.
+/// </summary>
+public sealed partial class DatabaseUnavailableExceptionHandler(
+    IProblemDetailsService problemDetails, JourneyWorker.Data.JourneyConnections connections, ILogger<DatabaseUnavailableExceptionHandler> logger) : IExceptionHandler
+{
+    /// <summary>Seconds a client is asked to wait: a lock or a full disk is usually gone within seconds of its cause.</summary>
+    public const int RetryAfterSeconds = 1;
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        // EF Core wraps the provider's error (DbUpdateException, retry strategies): look down the chain.
+        var database = Environmental(exception);
+        if (database is null)
+        {
+            return false;
+        }
+        LogUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, database.Message);
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Database unavailable",
+                Detail = "The database cannot take the request now (it is locked, full or unreachable): send it again after Retry-After.",
+            },
+        });
+    }
+
+    private System.Data.Common.DbException? Environmental(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is System.Data.Common.DbException db && connections.IsEnvironmental(db))
+            {
+                return db;
+            }
+        }
+        return null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path} answered 503: the database is unavailable: {Error}")]
+    private static partial void LogUnavailable(ILogger logger, string method, string path, string error);
 }
 
 /// <summary>Turns what a client sent wrong into a 4xx ProblemDetails that says what was wrong.</summary>

@@ -33,6 +33,7 @@ public sealed class SmtpSink : IAsyncDisposable
     private Task? _running;
     private int _sessions;
     private int _rejected;
+    private int _disposed;
 
     private SmtpSink()
     {
@@ -53,6 +54,10 @@ public sealed class SmtpSink : IAsyncDisposable
     public static Task<SmtpSink> StartAsync(string? username = null, string? password = null, CancellationToken cancellationToken = default) =>
         StartAsync(username, password, null, implicitTls: false, cancellationToken);
 
+    /// <summary>Starts a plain sink on a given port: a server back after an outage, where the service expects it.</summary>
+    public static Task<SmtpSink> StartOnPortAsync(int port, CancellationToken cancellationToken = default) =>
+        StartAsync(null, null, null, implicitTls: false, cancellationToken, port);
+
     /// <summary>
     /// Starts a sink that speaks TLS with <paramref name="certificate"/> (which must hold its private key): from the first
     /// byte when <paramref name="implicitTls"/> (SMTPS, what SslOnConnect expects), else after STARTTLS, which it offers.
@@ -60,7 +65,7 @@ public sealed class SmtpSink : IAsyncDisposable
     public static Task<SmtpSink> StartTlsAsync(X509Certificate2 certificate, bool implicitTls, CancellationToken cancellationToken = default) =>
         StartAsync(null, null, certificate, implicitTls, cancellationToken);
 
-    private static async Task<SmtpSink> StartAsync(string? username, string? password, X509Certificate2? certificate, bool implicitTls, CancellationToken cancellationToken)
+    private static async Task<SmtpSink> StartAsync(string? username, string? password, X509Certificate2? certificate, bool implicitTls, CancellationToken cancellationToken, int port = 0)
     {
         var sink = new SmtpSink();
         var listeners = new NoDelayListenerFactory();
@@ -68,7 +73,7 @@ public sealed class SmtpSink : IAsyncDisposable
             .ServerName("sink.test")
             .Endpoint(e =>
             {
-                e.Endpoint(new IPEndPoint(IPAddress.Loopback, 0))
+                e.Endpoint(new IPEndPoint(IPAddress.Loopback, port))
                     .AuthenticationRequired(username is not null)
                     .AllowUnsecureAuthentication(username is not null)
                     .IsSecure(implicitTls);
@@ -116,6 +121,11 @@ public sealed class SmtpSink : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // A test that stops the server for an outage disposes it early; its cleanup may dispose it again.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _stop.CancelAsync();
         if (_server is not null)
         {

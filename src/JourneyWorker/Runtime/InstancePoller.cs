@@ -32,8 +32,11 @@ public sealed class InstancePoller(
     public async Task<int> PollAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        // A last look "in the future" means the wall clock stepped back: it is no recent look, or the recheck for other
+        // processes' work would be suspended for as long as the step.
+        var sinceLook = now - Volatile.Read(ref _lastLookMs);
         if (now < Volatile.Read(ref _nextDueMs) && writes.Writes == Volatile.Read(ref _seenWrites)
-            && now - Volatile.Read(ref _lastLookMs) < Recheck.TotalMilliseconds)
+            && sinceLook >= 0 && sinceLook < Recheck.TotalMilliseconds)
         {
             return 0;
         }

@@ -82,6 +82,35 @@ public sealed class ClockStepTests
         Assert.Equal(2 * Profiles, await db.OutboxMessages.CountAsync(m => m.Status == OutboxStatus.Sent, Ct));
     }
 
+    [Fact]
+    public async Task After_a_step_back_the_poller_still_rechecks_for_work_another_process_made_due()
+    {
+        SteppingClock? clock = null;
+        await using var h = await EngineHarness.StartAsync(Ct, configure: app => app.WithServices(services =>
+        {
+            clock = new SteppingClock(app.Time);
+            services.RemoveAll<TimeProvider>();
+            services.AddSingleton<TimeProvider>(clock);
+        }));
+        var (journey, _) = await StartReadAudienceAsync(h, 1, "w", "", """{"id": "w", "type": "wait", "duration": "PT2H", "next": "m"}""", Mail("m"));
+        var poller = h.App.Services.GetRequiredService<InstancePoller>();
+        Assert.Equal(1, await poller.DrainAsync(Ct));
+        clock!.Step(TimeSpan.FromHours(1));
+        Assert.Equal(0, await poller.PollAsync(Ct)); // looks (its last look is an hour old): nothing due before +2 h
+        clock.Step(TimeSpan.FromHours(-1));
+
+        // Another process (a second worker, an operator's tool) makes the wait due now, in the database only.
+        await using (var db = h.App.Db())
+        {
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            Assert.Equal(1, await db.JourneyInstances.Where(i => i.JourneyId == journey).ExecuteUpdateAsync(s => s.SetProperty(i => i.DueAt, now), Ct));
+        }
+        // Within the recheck (5 s) the poller looks again, although its last look was "an hour ahead".
+        h.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(1, await poller.PollAsync(Ct));
+        Assert.Equal("Hi P1", Assert.Single(await h.Smtp.WaitForMessagesAsync(1, cancellationToken: Ct)).Message.Subject);
+    }
+
     /// <summary>
     /// The wall clock as the engine reads it: the fake clock plus a step that can be negative (FakeTimeProvider only
     /// goes forward). Timers and timestamps stay on the fake (monotonic) clock, as the system's do when the wall clock steps.

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using JourneyWorker.Data;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +14,9 @@ namespace JourneyWorker.Tests.Reliability;
 /// <summary>
 /// Faults survived: the disk under the SQLite database fills up (a real 8 MiB tmpfs filled with a file). Intake answers
 /// 503 with Retry-After and other writes 503, never 500; every event acknowledged with a 202 is stored; once the file is
-/// deleted, intake and the background runner resume on their own and each profile gets its message. SQLite only: the
+/// deleted, intake and the background runner resume on their own and each profile gets its message. A disk that fills
+/// between a send and the write recording it costs what a crash there costs: that message once more, same Message-ID,
+/// after the lease. SQLite only: the
 /// database file must sit on the small file system (a PostgreSQL server's disk is the server's to watch).
 /// </summary>
 public sealed class DiskFullTests
@@ -92,6 +95,65 @@ public sealed class DiskFullTests
             Assert.Equal(Enumerable.Range(1, Total).Select(Email).Order(StringComparer.Ordinal), mails.Select(m => m.To.Single()).Order(StringComparer.Ordinal));
             Assert.Equal(Total, mails.Select(m => m.Message.MessageId).Distinct().Count());
             Assert.Equal(HttpStatusCode.OK, (await h.Client.PutAsync("/api/profiles/email/late@example.com", new StringContent("""{"attributes": {"n": 99}}""", Encoding.UTF8, "application/json"), Ct)).StatusCode);
+        }
+        finally
+        {
+            database.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Disk_full_between_a_send_and_its_commit_sends_that_message_again_once_with_the_same_Message_ID_after_the_lease()
+    {
+        TestProvider.SqliteOnly("the database file is put on a small file system");
+        using var disk = SmallDisk.Mount(8);
+        var database = TestDatabase.CreateSqlite(disk.Path);
+        try
+        {
+            await using var h = await EngineHarness.StartAsync(Ct, configure: app => app.On(database).With("Storage:BusyTimeout", "00:00:01"));
+            await EventConfigAsync(h, "purchase");
+            await PublishAsync(h, Journey("s", "", """{"id": "s", "type": "event", "event": "purchase", "next": "m"}""", Mail("m", "w", subject: "Thanks"),
+                """{"id": "w", "type": "wait", "duration": "PT1H", "next": "m2"}""", Mail("m2", subject: "Later")));
+            await h.ImportAsync(ProfilesNdjson(3), Ct);
+            for (var n = 1; n <= 3; n++)
+            {
+                await AcceptedIdAsync(await IngestAsync(h, n));
+            }
+            var filled = 0;
+            h.Smtp.OnReceived = _ =>
+            {
+                if (Interlocked.Exchange(ref filled, 1) == 0)
+                {
+                    Checkpoint(h);
+                    disk.Fill();
+                }
+                return Task.CompletedTask;
+            };
+            // The three messages of the round leave (the disk fills as the first arrives), then the write that records
+            // them fails: the batch ends with the database error, which the Quartz job logs.
+            var failure = await Assert.ThrowsAsync<SqliteException>(() => h.DrainAsync(Ct));
+            Assert.Equal(SQLitePCL.raw.SQLITE_FULL, failure.SqliteErrorCode);
+            Assert.Equal(3, h.Smtp.Messages.Count);
+            disk.Free();
+            h.Smtp.OnReceived = null;
+
+            // The claims stand until their lease ends (another worker could hold them); then the sends whose outcome was
+            // not written go out again, once, with the same Message-ID, and the journeys go on.
+            Assert.Equal(0, await h.DrainAsync(Ct));
+            h.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+            Assert.Equal(3, await h.DrainAsync(Ct));
+            h.Advance(TimeSpan.FromHours(1));
+            Assert.Equal(3, await h.DrainAsync(Ct));
+            var mails = h.Smtp.Messages;
+            foreach (var n in Enumerable.Range(1, 3))
+            {
+                var theirs = mails.Where(m => m.To.Single() == Email(n)).ToList();
+                Assert.Equal(["Later", "Thanks", "Thanks"], theirs.Select(m => m.Message.Subject).Order(StringComparer.Ordinal));
+                Assert.Single(theirs.Where(m => m.Message.Subject == "Thanks").Select(m => m.Message.MessageId).Distinct());
+            }
+            await using var db = h.App.Db();
+            Assert.All(await db.OutboxMessages.AsNoTracking().ToListAsync(Ct), m => Assert.Equal(OutboxStatus.Sent, m.Status));
+            Assert.All(await db.JourneyInstances.AsNoTracking().ToListAsync(Ct), i => Assert.Equal(InstanceStatus.Completed, i.Status));
         }
         finally
         {

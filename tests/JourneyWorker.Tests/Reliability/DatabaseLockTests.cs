@@ -13,7 +13,8 @@ namespace JourneyWorker.Tests.Reliability;
 /// Faults survived: the SQLite file locked from outside the service. A writer holding the write lock (BEGIN IMMEDIATE:
 /// a script, a migration tool, a restore) longer than Storage:BusyTimeout makes writes answer 503 with Retry-After,
 /// never 500, and they succeed once it lets go; a lock shorter than the busy timeout is waited out. A long reader (what a
-/// backup holds while it copies) blocks nothing in WAL mode. SQLite only: these are SQLite's file locks.
+/// backup holds while it copies) blocks nothing in WAL mode. On PostgreSQL, a table lock held past the command timeout
+/// does the same: 503, then success.
 /// </summary>
 public sealed class DatabaseLockTests
 {
@@ -83,6 +84,44 @@ public sealed class DatabaseLockTests
             Assert.Equal(2, await h.DrainAsync(Ct));
             Assert.Equal(2, (await h.Smtp.WaitForMessagesAsync(2, cancellationToken: Ct)).Count);
         }
+    }
+
+    [Fact]
+    public async Task On_PostgreSQL_a_table_lock_past_the_command_timeout_gets_503_with_Retry_After_then_everything_succeeds()
+    {
+        if (!TestProvider.IsPostgreSql)
+        {
+            Assert.Skip("PostgreSQL only: the lock is a PostgreSQL table lock (the SQLite pass runs the file-lock tests above)");
+        }
+        using var database = TestDatabase.Create(Path.GetTempPath());
+        var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(database.HostSettings["ConnectionStrings:Journeys"]) { CommandTimeout = 2 }.ConnectionString;
+        await using var h = await EngineHarness.StartAsync(Ct, configure: app => app.On(database).With("ConnectionStrings:Journeys", connectionString));
+        await EventConfigAsync(h, "purchase");
+        await PublishAsync(h, Journey("s", "", """{"id": "s", "type": "event", "event": "purchase", "next": "m"}""", Mail("m", subject: "Thanks")));
+        await h.ImportAsync(ProfilesNdjson(2), Ct);
+
+        // Another session (a maintenance script, a long migration) locks the tables against writes and keeps them.
+        await using (var holder = new Npgsql.NpgsqlConnection(connectionString))
+        {
+            await holder.OpenAsync(Ct);
+            await using var transaction = await holder.BeginTransactionAsync(Ct);
+            await using (var command = new Npgsql.NpgsqlCommand("""LOCK TABLE "StoredEvents", "Profiles" IN EXCLUSIVE MODE""", holder, transaction))
+            {
+                await command.ExecuteNonQueryAsync(Ct);
+            }
+            var intake = await IngestAsync(h, 1, "order-1");
+            Assert.Equal("1", intake.Headers.RetryAfter?.ToString());
+            Assert.Equal("Event intake unavailable", (await intake.ProblemAsync(503)).Title);
+            var profile = await h.Client.PutAsync("/api/profiles/email/late@example.com", Json("""{"attributes": {"n": 9}}"""), Ct);
+            Assert.Equal("1", profile.Headers.RetryAfter?.ToString());
+            Assert.Equal("Database unavailable", (await profile.ProblemAsync(503)).Title);
+            Assert.Equal(HttpStatusCode.OK, (await h.Client.GetAsync("/api/profiles/email/p1@example.com", Ct)).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Accepted, (await IngestAsync(h, 1, "order-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await h.Client.PutAsync("/api/profiles/email/late@example.com", Json("""{"attributes": {"n": 9}}"""), Ct)).StatusCode);
+        Assert.Equal(1, await h.DrainAsync(Ct));
+        Assert.Equal(Email(1), Assert.Single(await h.Smtp.WaitForMessagesAsync(1, cancellationToken: Ct)).To.Single());
     }
 
     private static Task<EngineHarness> StartAsync() =>

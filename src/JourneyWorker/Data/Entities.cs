@@ -145,6 +145,33 @@ public sealed class Conversion
     public DateTime At { get; set; }
 }
 
+/// <summary>
+/// What a journey's report counts at one node of one version, kept up to date with the writes it counts (see
+/// <c>NodeCounterDeltas</c>) so that a report reads a few rows instead of the step history. Each row is one writer's
+/// share (<see cref="Shard"/>): on PostgreSQL two workers never wait for each other on a counter row; a report sums
+/// the shards. Step columns count stored steps by outcome (entry steps are not stored: a version's entries are the sum
+/// of its instance columns); instance columns count the instances whose row is now at this node in that status
+/// (NodeId "" for an instance at no node).
+/// </summary>
+public sealed class NodeCounter
+{
+    public Guid VersionId { get; set; }
+    public required string NodeId { get; set; }
+    public int Shard { get; set; }
+    public long Entered { get; set; }
+    public long Succeeded { get; set; }
+    public long Failed { get; set; }
+    public long TimedOut { get; set; }
+    public long Skipped { get; set; }
+    public long Exited { get; set; }
+    public long Active { get; set; }
+    public long Waiting { get; set; }
+    public long EndedCompleted { get; set; }
+    public long EndedFailed { get; set; }
+    public long EndedExited { get; set; }
+    public long Conversions { get; set; }
+}
+
 public sealed class InstanceStep
 {
     public long Id { get; set; }

@@ -30,6 +30,7 @@ public class JourneyDbContext : DbContext
     public DbSet<JourneyInstance> JourneyInstances => Set<JourneyInstance>();
     public DbSet<InstanceStep> InstanceSteps => Set<InstanceStep>();
     public DbSet<Conversion> Conversions => Set<Conversion>();
+    public DbSet<NodeCounter> NodeCounters => Set<NodeCounter>();
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
     public DbSet<StoredEvent> StoredEvents => Set<StoredEvent>();
     public DbSet<TrackedLink> TrackedLinks => Set<TrackedLink>();
@@ -121,6 +122,7 @@ public class JourneyDbContext : DbContext
             e.HasIndex(c => new { c.JourneyId, c.NodeId });
         });
         modelBuilder.Entity<FrequencyRule>().HasIndex(r => r.Position).IsUnique();
+        modelBuilder.Entity<NodeCounter>().HasKey(c => new { c.VersionId, c.NodeId, c.Shard });
     }
 
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(

@@ -7,10 +7,11 @@ using Microsoft.EntityFrameworkCore;
 namespace JourneyWorker.Journeys;
 
 /// <summary>
-/// Read side: per-node counts from the step history, instance counts by status, instance traces. The
-/// entry steps are not stored (<see cref="EntrySteps"/>): they are counted and listed from the instances.
+/// Read side: per-node counts, instance counts by status, instance traces. The report reads the per-version counters
+/// the store keeps with every write (<see cref="NodeCounter"/>): a few rows per node whatever the number of instances.
+/// The entry steps are not stored (<see cref="EntrySteps"/>): a version's start node counts its instances.
 /// </summary>
-public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, InstanceStore store)
+public sealed partial class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, InstanceStore store)
 {
     public async Task<JourneyReport?> ReportAsync(Guid journeyId, CancellationToken cancellationToken)
     {
@@ -19,47 +20,73 @@ public sealed class JourneyReports(JourneyDbContext db, JourneyCatalog catalog, 
             return null;
         }
 
-        var steps = await store.StepCountsAsync(journeyId, cancellationToken);
-        // Each version compiled once: its nodes are listed (newest version first), its start node counts its entries.
-        var versions = new Dictionary<Guid, CompiledJourney>();
+        var (versions, nodeIds) = await VersionsAsync(journeyId, cancellationToken);
+        var counters = await store.NodeCountersAsync(versions.Keys, cancellationToken);
+        var steps = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        long[] At(string node) => steps.TryGetValue(node, out var row) ? row : steps[node] = new long[6];
+        var waiting = new Dictionary<string, int>(StringComparer.Ordinal);
+        var conversions = new Dictionary<string, int>(StringComparer.Ordinal);
+        var perVersion = new Dictionary<Guid, long>();
+        long active = 0, waitingAll = 0, completed = 0, failed = 0, exited = 0;
+        foreach (var c in counters)
+        {
+            var row = At(c.NodeId);
+            row[0] += c.Entered;
+            row[1] += c.Succeeded;
+            row[2] += c.Failed;
+            row[3] += c.TimedOut;
+            row[4] += c.Skipped;
+            row[5] += c.Exited;
+            if (c.Waiting != 0 && c.NodeId.Length > 0)
+            {
+                waiting[c.NodeId] = waiting.GetValueOrDefault(c.NodeId) + (int)c.Waiting;
+            }
+            if (c.Conversions != 0)
+            {
+                conversions[c.NodeId] = conversions.GetValueOrDefault(c.NodeId) + (int)c.Conversions;
+            }
+            perVersion[c.VersionId] = perVersion.GetValueOrDefault(c.VersionId) + c.Active + c.Waiting + c.EndedCompleted + c.EndedFailed + c.EndedExited;
+            (active, waitingAll, completed, failed, exited) =
+                (active + c.Active, waitingAll + c.Waiting, completed + c.EndedCompleted, failed + c.EndedFailed, exited + c.EndedExited);
+        }
+        // Each instance entered its version's start node and left it at once (the two steps that are not stored).
+        foreach (var (version, count) in perVersion)
+        {
+            if (count != 0 && versions.GetValueOrDefault(version)?.Start?.Id is { } start)
+            {
+                At(start)[0] += count;
+                At(start)[1] += count;
+            }
+        }
+
+        // Bounces and complaints are reactions on the node's messages; a message counts once for each.
+        var feedback = (await store.ReactionCountsAsync(journeyId, [FeedbackReactions.Bounced, FeedbackReactions.Complained], cancellationToken))
+            .ToLookup(s => s.NodeId, StringComparer.Ordinal);
+        var nodes = new Dictionary<string, NodeReport>(StringComparer.Ordinal);
+        // The newest version's nodes first, then any node only older versions had or that only history names.
+        var recorded = steps.Where(s => s.Value.Any(v => v != 0)).Select(s => s.Key).Concat(waiting.Keys).Order(StringComparer.Ordinal);
+        foreach (var id in nodeIds.Concat(recorded).Distinct(StringComparer.Ordinal))
+        {
+            var row = steps.GetValueOrDefault(id) ?? new long[6];
+            int Reactions(string kind) => feedback[id].Where(s => s.Outcome == kind).Sum(s => s.Count);
+            nodes[id] = new NodeReport((int)row[0], (int)row[1], (int)row[2], (int)row[3], (int)row[4], waiting.GetValueOrDefault(id), conversions.GetValueOrDefault(id),
+                Reactions(FeedbackReactions.Bounced), Reactions(FeedbackReactions.Complained));
+        }
+        return new JourneyReport(nodes, new InstanceCounts((int)active, (int)waitingAll, (int)completed, (int)failed, (int)exited), conversions.Values.Sum());
+    }
+
+    /// <summary>The journey's versions (compiled once each) and their nodes, newest version first.</summary>
+    private async Task<(Dictionary<Guid, CompiledJourney?> Versions, List<string> NodeIds)> VersionsAsync(Guid journeyId, CancellationToken cancellationToken)
+    {
+        var versions = new Dictionary<Guid, CompiledJourney?>();
         var nodeIds = new List<string>();
         foreach (var version in await db.JourneyVersions.AsNoTracking().Where(v => v.JourneyId == journeyId).OrderByDescending(v => v.Version)
                      .Select(v => v.Id).ToListAsync(cancellationToken))
         {
-            if (await catalog.GetAsync(db, version, cancellationToken) is { } journey)
-            {
-                versions[version] = journey;
-                nodeIds.AddRange((journey.Definition.Nodes ?? []).Select(n => n.Id).OfType<string>());
-            }
+            var journey = versions[version] = await catalog.GetAsync(db, version, cancellationToken);
+            nodeIds.AddRange((journey?.Definition.Nodes ?? []).Select(n => n.Id).OfType<string>());
         }
-        foreach (var version in await store.InstancesPerVersionAsync(journeyId, cancellationToken))
-        {
-            if (versions.GetValueOrDefault(version.Key)?.Start?.Id is { } start)
-            {
-                steps.Add(new StepCount(start, StepOutcome.Entered, version.Value));
-                steps.Add(new StepCount(start, StepOutcome.Succeeded, version.Value));
-            }
-        }
-        var waiting = await store.WaitingPerNodeAsync(journeyId, cancellationToken);
-        var conversions = await store.ConversionsPerNodeAsync(journeyId, cancellationToken);
-        // Bounces and complaints are reactions on the node's messages; a message counts once for each.
-        var feedback = await store.ReactionCountsAsync(journeyId, [FeedbackReactions.Bounced, FeedbackReactions.Complained], cancellationToken);
-        var byNode = steps.Concat(feedback).ToLookup(s => s.NodeId, StringComparer.Ordinal);
-        var nodes = new Dictionary<string, NodeReport>(StringComparer.Ordinal);
-        // The newest version's nodes first, then any node only older versions had or that only history names.
-        foreach (var id in nodeIds.Concat(steps.Select(s => s.NodeId)).Concat(waiting.Keys).Distinct(StringComparer.Ordinal))
-        {
-            int Count(string outcome) => byNode[id].Where(s => s.Outcome == outcome).Sum(s => s.Count);
-            nodes[id] = new NodeReport(Count(StepOutcome.Entered), Count(StepOutcome.Succeeded), Count(StepOutcome.Failed), Count(StepOutcome.TimedOut),
-                Count(StepOutcome.Skipped), waiting.GetValueOrDefault(id), conversions.GetValueOrDefault(id),
-                Count(FeedbackReactions.Bounced), Count(FeedbackReactions.Complained));
-        }
-
-        var byStatus = await store.InstancesPerStatusAsync(journeyId, cancellationToken);
-        int Status(string status) => byStatus.GetValueOrDefault(status);
-        return new JourneyReport(nodes, new InstanceCounts(
-            Status(InstanceStatus.Active), Status(InstanceStatus.Waiting), Status(InstanceStatus.Completed), Status(InstanceStatus.Failed), Status(InstanceStatus.Exited)),
-            conversions.Values.Sum());
+        return (versions, nodeIds);
     }
 
     public async Task<List<InstanceResponse>?> InstancesAsync(Guid journeyId, string? ns, string? identity, CancellationToken cancellationToken)

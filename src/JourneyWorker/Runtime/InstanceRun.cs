@@ -21,6 +21,9 @@ public sealed class InstanceRun(JourneyInstance instance, DateTimeOffset now)
     /// <summary>Every step of this run (for metrics); <see cref="Unwritten"/> counts those not yet written.</summary>
     public List<InstanceStep> NewSteps { get; } = [];
     public int Written { get; set; }
+
+    /// <summary>The state (status, node) the report's counters hold this instance in: as loaded, then as last committed.</summary>
+    public (string Status, string? Node) Counted { get; set; } = (instance.Status, instance.NodeId);
     public IEnumerable<InstanceStep> Unwritten => NewSteps.Skip(Written);
 
     /// <summary>The outbox rows of this instance, by node; rows with Id 0 are not written yet.</summary>

@@ -2,6 +2,7 @@ using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Runtime.Store;
+using Microsoft.Extensions.Options;
 using Quartz;
 
 namespace JourneyWorker.Runtime;
@@ -13,7 +14,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddOptions<RuntimeOptions>().BindConfiguration(RuntimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<JourneyCatalog>();
         services.AddSingleton<InstanceSql>(sp => sp.GetRequiredService<JourneyConnections>().Provider == StorageProvider.PostgreSql
-            ? new PostgreSqlInstanceSql()
+            ? new PostgreSqlInstanceSql { CounterShard = PostgreSqlInstanceSql.ShardOf(sp.GetRequiredService<IOptions<RuntimeOptions>>().Value.WorkerId) }
             : new SqliteInstanceSql());
         services.AddSingleton<InstanceStore>();
         services.AddSingleton<InstanceRunner>();

@@ -1,3 +1,5 @@
+using JourneyWorker.Data;
+
 namespace JourneyWorker.Runtime.Store;
 
 /// <summary>
@@ -175,11 +177,21 @@ public abstract class InstanceSql
         SELECT "Id", "JourneyVersionId", "Status", "EnteredAt" FROM "JourneyInstances" WHERE "ProfileId" = @profile
         """;
 
-    /// <summary>Why a running instance ends, in its history (at its next seq); nothing if it no longer runs.</summary>
+    /// <summary>Why a running instance ends, in its history (at its next seq); nothing if it no longer runs. Returns the step's node.</summary>
     public virtual string ExitInstanceStep { get; } = ExitStepsWhere("\"Id\" = @id");
 
-    /// <summary>Ends a running instance wherever it is; a runner holding it finds its lease gone and writes nothing.</summary>
+    /// <summary>
+    /// Ends a running instance wherever it is; a runner holding it finds its lease gone and writes nothing. Where
+    /// <see cref="ExitInstanceCounts"/> is null it returns, per instance ended, its node, the status it had, and 1.
+    /// </summary>
     public virtual string ExitInstance { get; } = ExitWhere("\"Id\" = @id");
+
+    /// <summary>
+    /// Read just before <see cref="ExitInstance"/>: what it is about to end, by node and status, with how many (the report's
+    /// counters move them). SQLite's RETURNING cannot name the status a row had; its one writer at a time keeps this read
+    /// true until the update. Null where the exit itself returns them.
+    /// </summary>
+    public virtual string? ExitInstanceCounts { get; } = RunningWhere("\"Id\" = @id");
 
     /// <summary>
     /// The instance's conversion, once (the key is the instance), attributed to the last message it was sent, with the
@@ -193,6 +205,7 @@ public abstract class InstanceSql
                @at
         FROM "JourneyInstances" i WHERE i."Id" = @id
         ON CONFLICT DO NOTHING
+        RETURNING "JourneyVersionId", "NodeId"
         """;
 
     /// <summary>Why each running instance of a version ends, in its history (at its next seq).</summary>
@@ -200,11 +213,15 @@ public abstract class InstanceSql
 
     public virtual string ExitInstances { get; } = ExitWhere("\"JourneyVersionId\" = @version");
 
+    /// <summary>See <see cref="ExitInstanceCounts"/>.</summary>
+    public virtual string? ExitInstancesCounts { get; } = RunningWhere("\"JourneyVersionId\" = @version");
+
     /// <summary>The exited step of each running instance that <paramref name="key"/> selects: one statement for one instance or a whole version.</summary>
     private static string ExitStepsWhere(string key) => $"""
         INSERT INTO "InstanceSteps" ("InstanceId", "Seq", "NodeId", "Outcome", "At", "Detail")
         SELECT "Id", "NextSeq", COALESCE("NodeId", '-'), @outcome, @at, @detail
         FROM "JourneyInstances" WHERE {key} AND "Status" IN (@active, @waiting)
+        RETURNING "NodeId"
         """;
 
     /// <summary>Ends each running instance that <paramref name="key"/> selects (status exited, why, when).</summary>
@@ -214,6 +231,62 @@ public abstract class InstanceSql
             "NextSeq" = "NextSeq" + 1
         WHERE {key} AND "Status" IN (@active, @waiting)
         """;
+
+    /// <summary>The running instances that <paramref name="key"/> selects, by node and status.</summary>
+    private static string RunningWhere(string key) => $"""
+        SELECT "NodeId", "Status", count(*) FROM "JourneyInstances" WHERE {key} AND "Status" IN (@active, @waiting)
+        GROUP BY "NodeId", "Status"
+        """;
+
+    /// <summary>
+    /// The counter row of this writer (@shard) for a version's node, created or added to: @c0… are the deltas of the
+    /// columns in <see cref="NodeCounterDeltas"/>' order.
+    /// </summary>
+    public string UpsertCounter { get; } = $"""
+        INSERT INTO "NodeCounters" ("VersionId", "NodeId", "Shard", {string.Join(", ", NodeCounterDeltas.Columns.Select(c => $"\"{c}\""))})
+        VALUES (@version, @node, @shard, {string.Join(", ", NodeCounterDeltas.Columns.Select((_, k) => $"@c{k}"))})
+        ON CONFLICT ("VersionId", "NodeId", "Shard") DO UPDATE
+        SET {string.Join(", ", NodeCounterDeltas.Columns.Select(c => $"\"{c}\" = \"NodeCounters\".\"{c}\" + excluded.\"{c}\""))}
+        """;
+
+    /// <summary>
+    /// Fills the report's counters of a database that had none (the migration that adds them) from what they count: the
+    /// stored steps, the instances where they are now, the conversions; shard 0. Run once, in the migration's transaction.
+    /// State names are this code's constants (a migration takes no parameters).
+    /// </summary>
+    public static string BackfillCounters { get; } = BackfillText();
+
+    private static string BackfillText()
+    {
+        string Sum(string source, string? kind, int column) => kind is null
+            ? $"sum(CASE WHEN \"Source\" = '{source}' THEN \"N\" ELSE 0 END) AS \"{NodeCounterDeltas.Columns[column]}\""
+            : $"sum(CASE WHEN \"Source\" = '{source}' AND \"Kind\" = '{kind}' THEN \"N\" ELSE 0 END) AS \"{NodeCounterDeltas.Columns[column]}\"";
+        var steps = new[] { StepOutcome.Entered, StepOutcome.Succeeded, StepOutcome.Failed, StepOutcome.TimedOut, StepOutcome.Skipped, StepOutcome.Exited }
+            .Select(o => Sum("s", o, NodeCounterDeltas.StepColumn(o)!.Value));
+        var states = new[] { InstanceStatus.Active, InstanceStatus.Waiting, InstanceStatus.Completed, InstanceStatus.Failed, InstanceStatus.Exited }
+            .Select(st => Sum("i", st, NodeCounterDeltas.StatusColumn(st)!.Value));
+        return $"""
+            INSERT INTO "NodeCounters" ("VersionId", "NodeId", "Shard", {string.Join(", ", NodeCounterDeltas.Columns.Select(c => $"\"{c}\""))})
+            SELECT "VersionId", "NodeId", 0, {string.Join(", ", steps.Concat(states).Append(Sum("c", null, NodeCounterDeltas.Columns.Length - 1)))}
+            FROM (
+                SELECT 's' AS "Source", i."JourneyVersionId" AS "VersionId", s."NodeId" AS "NodeId", s."Outcome" AS "Kind", count(*) AS "N"
+                FROM "InstanceSteps" s JOIN "JourneyInstances" i ON i."Id" = s."InstanceId"
+                GROUP BY i."JourneyVersionId", s."NodeId", s."Outcome"
+                UNION ALL
+                SELECT 'i', "JourneyVersionId", COALESCE("NodeId", ''), "Status", count(*)
+                FROM "JourneyInstances" GROUP BY "JourneyVersionId", COALESCE("NodeId", ''), "Status"
+                UNION ALL
+                SELECT 'c', "JourneyVersionId", COALESCE("NodeId", ''), '', count(*)
+                FROM "Conversions" GROUP BY "JourneyVersionId", COALESCE("NodeId", '')) AS "x"
+            GROUP BY "VersionId", "NodeId"
+            """;
+    }
+
+    /// <summary>
+    /// Which counter rows this process writes (<see cref="Data.NodeCounter.Shard"/>): a small hash of its worker id where
+    /// several workers write at once (PostgreSQL), so that they do not queue on one row; 0 where writes are one at a time.
+    /// </summary>
+    public int CounterShard { get; init; }
 
     /// <summary>
     /// A closed version whose last instance has ended is finished. UpdatedAt moves forward with the change (it keys

@@ -22,6 +22,32 @@ public sealed partial class InstanceStore
             .ToListAsync(cancellationToken);
     }
 
+    /// <summary>The report's counters of these versions, each node's shards summed.</summary>
+    public async Task<List<NodeCounter>> NodeCountersAsync(IReadOnlyCollection<Guid> versionIds, CancellationToken cancellationToken)
+    {
+        await using var session = await OpenAsync(cancellationToken);
+        return await session.Db.NodeCounters.AsNoTracking().Where(c => versionIds.Contains(c.VersionId))
+            .GroupBy(c => new { c.VersionId, c.NodeId })
+            .Select(g => new NodeCounter
+            {
+                VersionId = g.Key.VersionId,
+                NodeId = g.Key.NodeId,
+                Entered = g.Sum(c => c.Entered),
+                Succeeded = g.Sum(c => c.Succeeded),
+                Failed = g.Sum(c => c.Failed),
+                TimedOut = g.Sum(c => c.TimedOut),
+                Skipped = g.Sum(c => c.Skipped),
+                Exited = g.Sum(c => c.Exited),
+                Active = g.Sum(c => c.Active),
+                Waiting = g.Sum(c => c.Waiting),
+                EndedCompleted = g.Sum(c => c.EndedCompleted),
+                EndedFailed = g.Sum(c => c.EndedFailed),
+                EndedExited = g.Sum(c => c.EndedExited),
+                Conversions = g.Sum(c => c.Conversions),
+            })
+            .ToListAsync(cancellationToken);
+    }
+
     /// <summary>Messages of the journey's instances with a reaction of one of these kinds, by node and kind (as StepCounts).</summary>
     public async Task<List<StepCount>> ReactionCountsAsync(Guid journeyId, IReadOnlyCollection<string> kinds, CancellationToken cancellationToken)
     {

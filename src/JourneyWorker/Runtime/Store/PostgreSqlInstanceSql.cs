@@ -10,6 +10,20 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
     /// <summary>The channel every worker LISTENs on for work made due by another.</summary>
     public const string DueChannel = "journeyworker_due";
 
+    /// <summary>How many counter rows per node the workers spread over (<see cref="InstanceSql.CounterShard"/>).</summary>
+    public const int CounterShards = 16;
+
+    /// <summary>A stable small hash of the worker id (string.GetHashCode changes from process to process).</summary>
+    public static int ShardOf(string workerId)
+    {
+        var hash = 2166136261u;
+        foreach (var c in workerId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        return (int)(hash % CounterShards);
+    }
+
     public override string NotifyDue => $"SELECT pg_notify('{DueChannel}', '')";
 
     public override object Guid(Guid value) => value;
@@ -154,6 +168,27 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
         """;
 
     public override string AdmitProfiles { get; } = AdmitText("\"Profiles\"", "p.\"Id\" = ANY(@ids)", "Id");
+
+    public override string ExitInstance { get; } = ExitReturning("\"Id\" = @id");
+
+    public override string ExitInstances { get; } = ExitReturning("\"JourneyVersionId\" = @version");
+
+    public override string? ExitInstanceCounts => null;
+
+    public override string? ExitInstancesCounts => null;
+
+    /// <summary>
+    /// The exit that returns what it ended (node, the status it had, 1), for the report's counters: the rows are locked
+    /// first, so the status returned is the one this update replaced even when a runner wrote the row meanwhile.
+    /// </summary>
+    private static string ExitReturning(string key) => $"""
+        UPDATE "JourneyInstances" AS "i"
+        SET "Status" = @exited, "EndReason" = @reason, "EndedAt" = @at, "DueAt" = NULL, "WaitingFor" = NULL, "LeaseOwner" = NULL,
+            "NextSeq" = "i"."NextSeq" + 1
+        FROM (SELECT "Id", "Status" AS "Was" FROM "JourneyInstances" WHERE {key} AND "Status" IN (@active, @waiting) FOR UPDATE) AS "o"
+        WHERE "i"."Id" = "o"."Id" AND "i"."Status" IN (@active, @waiting)
+        RETURNING "i"."NodeId", "o"."Was", 1
+        """;
 
     public override string Members(string membersSql) => $"""
         SELECT "Id", "IsTest" FROM "Profiles"

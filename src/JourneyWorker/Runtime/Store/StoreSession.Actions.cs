@@ -19,10 +19,10 @@ public sealed partial class StoreSession
     /// Lets the session's context read in the runner's raw transaction (the compiled target journeys of jumps), and
     /// gives the store transaction that admits; the context lets go of the transaction when this is disposed.
     /// </summary>
-    private async Task<Enlistment> EnlistAsync(DbTransaction transaction, CancellationToken cancellationToken)
+    private async Task<Enlistment> EnlistAsync(DbTransaction transaction, NodeCounterDeltas counters, CancellationToken cancellationToken)
     {
         await Db.Database.UseTransactionAsync(transaction, cancellationToken);
-        return new Enlistment(Db, new StoreTransaction(Db, transaction, _catalog, _sql));
+        return new Enlistment(Db, new StoreTransaction(Db, transaction, _catalog, _sql, counters));
     }
 
     private sealed class Enlistment(JourneyDbContext db, StoreTransaction tx) : IAsyncDisposable
@@ -172,13 +172,14 @@ public sealed partial class StoreSession
     /// The profiles updateProfile nodes changed may start or stop matching an audience that a qualification journey
     /// uses: they enter those journeys in this transaction, as after any other profile write. Returns whether someone was admitted.
     /// </summary>
-    private async Task<bool> QualifyAsync(DbTransaction transaction, Enlistment? enlisted, List<long> changed, CancellationToken cancellationToken)
+    private async Task<bool> QualifyAsync(
+        DbTransaction transaction, Enlistment? enlisted, List<long> changed, NodeCounterDeltas counters, CancellationToken cancellationToken)
     {
         if (changed.Count == 0)
         {
             return false;
         }
-        await using var own = enlisted is null ? await EnlistAsync(transaction, cancellationToken) : null;
+        await using var own = enlisted is null ? await EnlistAsync(transaction, counters, cancellationToken) : null;
         var tx = (enlisted ?? own)!.Tx;
         return await Membership.ApplyAsync(tx, changed, cancellationToken) > 0;
     }

@@ -31,8 +31,9 @@ public sealed partial class StoreSession
                 await CheckCapsAsync(transaction, runs, caps, cancellationToken);
             }
             await using var commands = new RunCommands(transaction, _sql);
+            var counters = new NodeCounterDeltas();
             await LockWaitsAsync(transaction, runs, cancellationToken);
-            await using var jumps = runs.Any(r => r.Jumps.Count > 0 && !r.Lost && !r.Released) ? await EnlistAsync(transaction, cancellationToken) : null;
+            await using var jumps = runs.Any(r => r.Jumps.Count > 0 && !r.Lost && !r.Released) ? await EnlistAsync(transaction, counters, cancellationToken) : null;
             var written = new List<InstanceRun>(runs.Count);
             var batched = new List<(InstanceRun Run, bool Release)>();
             HashSet<Guid>? ended = null;
@@ -48,16 +49,16 @@ public sealed partial class StoreSession
                 {
                     batched.Add((run, release));
                 }
-                else if (await WriteRunAsync(commands, jumps?.Tx, run, owner, release, leaseUntil, cancellationToken))
+                else if (await WriteRunAsync(commands, jumps?.Tx, counters, run, owner, release, leaseUntil, cancellationToken))
                 {
                     written.Add(run);
                 }
             }
             if (batched.Count > 0)
             {
-                await WriteRunsBatchedAsync(transaction, jumps?.Tx, batched, owner, leaseUntil, written, cancellationToken);
+                await WriteRunsBatchedAsync(transaction, jumps?.Tx, counters, batched, owner, leaseUntil, written, cancellationToken);
             }
-            var qualified = await QualifyAsync(transaction, jumps, await WriteProfileUpdatesAsync(transaction, written, cancellationToken), cancellationToken);
+            var qualified = await QualifyAsync(transaction, jumps, await WriteProfileUpdatesAsync(transaction, written, cancellationToken), counters, cancellationToken);
             foreach (var run in written)
             {
                 if (run.Instance.Status is not (InstanceStatus.Active or InstanceStatus.Waiting))
@@ -79,9 +80,11 @@ public sealed partial class StoreSession
             {
                 await StoreTransaction.FinishClosedVersionsAsync(transaction, _sql, ended, runs.First().Now.UtcDateTime, cancellationToken);
             }
+            await counters.ApplyAsync(transaction, _sql, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             foreach (var run in written)
             {
+                run.Counted = (run.Instance.Status, run.Instance.NodeId);
                 run.Written = run.NewSteps.Count;
                 run.DirtyOutbox.Clear();
                 run.RetiredTokens.Clear();
@@ -151,7 +154,7 @@ public sealed partial class StoreSession
     }
 
     private async Task<bool> WriteRunAsync(
-        RunCommands c, StoreTransaction? jumps, InstanceRun run, string owner, bool release, long leaseUntil, CancellationToken cancellationToken)
+        RunCommands c, StoreTransaction? jumps, NodeCounterDeltas counters, InstanceRun run, string owner, bool release, long leaseUntil, CancellationToken cancellationToken)
     {
         var i = run.Instance;
         var update = c.UpdateInstance.Parameters;
@@ -172,6 +175,7 @@ public sealed partial class StoreSession
             run.Lost = true;
             return false;
         }
+        counters.Move(i.JourneyVersionId, run.Counted, (i.Status, i.NodeId));
         if (jumps is not null && run.Jumps.Count > 0)
         {
             await SettleJumpsAsync(jumps, run, cancellationToken);
@@ -187,6 +191,7 @@ public sealed partial class StoreSession
             p["@at"].Value = step.At;
             p["@detail"].Value = (object?)step.Detail ?? DBNull.Value;
             await c.InsertStep.ExecuteNonQueryAsync(cancellationToken);
+            counters.Step(i.JourneyVersionId, step.NodeId, step.Outcome);
         }
 
         foreach (var outbox in run.DirtyOutbox)
@@ -222,7 +227,7 @@ public sealed partial class StoreSession
     /// come back in order), one of the links of the messages about to leave. Four round trips instead of several per run.
     /// </summary>
     private async Task WriteRunsBatchedAsync(
-        DbTransaction transaction, StoreTransaction? jumps, List<(InstanceRun Run, bool Release)> runs, string owner, long leaseUntil,
+        DbTransaction transaction, StoreTransaction? jumps, NodeCounterDeltas counters, List<(InstanceRun Run, bool Release)> runs, string owner, long leaseUntil,
         List<InstanceRun> written, CancellationToken cancellationToken)
     {
         await using (var updates = StoreTransaction.CreateBatch(transaction, _sql)!)
@@ -244,7 +249,9 @@ public sealed partial class StoreSession
                 }
                 else
                 {
-                    written.Add(runs[k].Run);
+                    var run = runs[k].Run;
+                    written.Add(run);
+                    counters.Move(run.Instance.JourneyVersionId, run.Counted, (run.Instance.Status, run.Instance.NodeId));
                 }
             }
         }
@@ -262,6 +269,7 @@ public sealed partial class StoreSession
                 {
                     rows.Add(_sql.InsertStep, ("@instance", step.InstanceId), ("@seq", step.Seq), ("@node", step.NodeId), ("@outcome", step.Outcome),
                         ("@at", step.At), ("@detail", step.Detail));
+                    counters.Step(run.Instance.JourneyVersionId, step.NodeId, step.Outcome);
                 }
                 foreach (var outbox in run.DirtyOutbox)
                 {

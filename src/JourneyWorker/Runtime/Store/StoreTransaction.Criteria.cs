@@ -32,7 +32,7 @@ public sealed partial class StoreTransaction
     /// </summary>
     public async Task<bool> ExitInstanceAsync(long instanceId, Guid versionId, string reason, string detail, DateTime now, CancellationToken cancellationToken)
     {
-        if (await ExitAsync(sql.ExitInstanceStep, sql.ExitInstance, "@id", instanceId, reason, detail, now, cancellationToken) == 0)
+        if (await ExitAsync(sql.ExitInstanceStep, sql.ExitInstance, sql.ExitInstanceCounts, "@id", instanceId, versionId, reason, detail, now, cancellationToken) == 0)
         {
             return false;
         }
@@ -47,6 +47,12 @@ public sealed partial class StoreTransaction
         command.AddParameter("@id", instanceId);
         command.AddParameter("@sent", OutboxStatus.Sent);
         command.AddParameter("@at", now);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return false;
+        }
+        Counters.Conversion(reader.GetGuid(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+        return true;
     }
 }

@@ -17,8 +17,12 @@ public sealed record WaitingInstance(long Id, long ProfileId, string WaitingFor,
 /// writes that other features make as part of their own unit of work — an event's group commit, a
 /// reaction, a chunk of Read Audience, a journey stopped, a profile forgotten.
 /// </summary>
-public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction transaction, JourneyCatalog catalog, InstanceSql sql)
+public sealed partial class StoreTransaction(
+    JourneyDbContext db, DbTransaction transaction, JourneyCatalog catalog, InstanceSql sql, NodeCounterDeltas? counters = null)
 {
+    /// <summary>What this transaction changes in the report's counters, applied by whoever commits it.</summary>
+    internal NodeCounterDeltas Counters { get; } = counters ?? new();
+
     /// <summary>
     /// Whether this transaction made work due now (an admission, a resume): only then is NOTIFY sent with its commit
     /// (PostgreSQL), so that an intake batch that routed nothing does not make every worker poll.
@@ -151,6 +155,8 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
             step.AddParameter("@at", now.UtcDateTime);
             step.AddParameter("@detail", detail);
             await step.ExecuteNonQueryAsync(cancellationToken);
+            Counters.Step(candidate.JourneyVersionId, node.Id!, StepOutcome.Succeeded);
+            Counters.Move(candidate.JourneyVersionId, (InstanceStatus.Waiting, candidate.NodeId), (InstanceStatus.Active, node.Next));
             resumed++;
             MadeWorkDue = true;
         }
@@ -208,6 +214,7 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
         {
             created.Add(reader.GetInt64(0));
         }
+        Counters.Instances(journey.Version.Id, journey.Start.Next, InstanceStatus.Active, created.Count);
         MadeWorkDue |= created.Count > 0;
         return created;
     }
@@ -238,6 +245,7 @@ public sealed partial class StoreTransaction(JourneyDbContext db, DbTransaction 
                 last = Math.Max(last, reader.GetInt64(0));
             }
         }
+        Counters.Instances(journey.Version.Id, journey.Start.Next, InstanceStatus.Active, admitted);
         MadeWorkDue |= admitted > 0;
         if (admitted == limit)
         {

@@ -432,6 +432,58 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                     b.ToTable("MessageReactions");
                 });
 
+            modelBuilder.Entity("JourneyWorker.Data.NodeCounter", b =>
+                {
+                    b.Property<Guid>("VersionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("NodeId")
+                        .HasColumnType("text");
+
+                    b.Property<int>("Shard")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Active")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Conversions")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("EndedCompleted")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("EndedExited")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("EndedFailed")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Entered")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Exited")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Failed")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Skipped")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Succeeded")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("TimedOut")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Waiting")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("VersionId", "NodeId", "Shard");
+
+                    b.ToTable("NodeCounters");
+                });
+
             modelBuilder.Entity("JourneyWorker.Data.OutboxMessage", b =>
                 {
                     b.Property<long>("Id")

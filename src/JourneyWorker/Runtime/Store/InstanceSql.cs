@@ -213,6 +213,16 @@ public abstract class InstanceSql
 
     public virtual string ExitInstances { get; } = ExitWhere("\"JourneyVersionId\" = @version");
 
+    /// <summary>
+    /// Taken first in an exit, where several writers run at once: the running rows it is about to end, locked, so that a
+    /// runner committing one of them meanwhile is waited for and its steps seen (else the exited step took the seq the
+    /// runner's step had). Null where writes are one at a time (SQLite).
+    /// </summary>
+    public virtual string? LockExitInstance => null;
+
+    /// <summary>See <see cref="LockExitInstance"/>.</summary>
+    public virtual string? LockExitInstances => null;
+
     /// <summary>See <see cref="ExitInstanceCounts"/>.</summary>
     public virtual string? ExitInstancesCounts { get; } = RunningWhere("\"JourneyVersionId\" = @version");
 

@@ -173,6 +173,14 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
 
     public override string ExitInstances { get; } = ExitReturning("\"JourneyVersionId\" = @version");
 
+    public override string? LockExitInstance { get; } = LockRunning("\"Id\" = @id");
+
+    public override string? LockExitInstances { get; } = LockRunning("\"JourneyVersionId\" = @version");
+
+    private static string LockRunning(string key) => $"""
+        SELECT count(*) FROM (SELECT 1 FROM "JourneyInstances" WHERE {key} AND "Status" IN (@active, @waiting) FOR UPDATE) AS "l"
+        """;
+
     public override string? ExitInstanceCounts => null;
 
     public override string? ExitInstancesCounts => null;

@@ -32,7 +32,8 @@ public sealed partial class StoreTransaction
     /// </summary>
     public async Task<bool> ExitInstanceAsync(long instanceId, Guid versionId, string reason, string detail, DateTime now, CancellationToken cancellationToken)
     {
-        if (await ExitAsync(sql.ExitInstanceStep, sql.ExitInstance, sql.ExitInstanceCounts, "@id", instanceId, versionId, reason, detail, now, cancellationToken) == 0)
+        if (await ExitAsync(sql.LockExitInstance, sql.ExitInstanceStep, sql.ExitInstance, sql.ExitInstanceCounts, "@id", instanceId, versionId,
+                reason, detail, now, cancellationToken) == 0)
         {
             return false;
         }

@@ -14,7 +14,8 @@ public sealed partial class StoreTransaction
     {
         foreach (var versionId in versionIds)
         {
-            await ExitAsync(sql.ExitSteps, sql.ExitInstances, sql.ExitInstancesCounts, "@version", sql.Guid(versionId), versionId, reason, detail, now, cancellationToken);
+            await ExitAsync(sql.LockExitInstances, sql.ExitSteps, sql.ExitInstances, sql.ExitInstancesCounts, "@version", sql.Guid(versionId), versionId,
+                reason, detail, now, cancellationToken);
         }
     }
 
@@ -23,9 +24,16 @@ public sealed partial class StoreTransaction
     /// Returns how many ended.
     /// </summary>
     private async Task<int> ExitAsync(
-        string steps, string exit, string? counts, string keyName, object key, Guid version, string reason, string detail, DateTime now,
+        string? lockRows, string steps, string exit, string? counts, string keyName, object key, Guid version, string reason, string detail, DateTime now,
         CancellationToken cancellationToken)
     {
+        if (lockRows is not null)
+        {
+            await using var locks = Command(lockRows);
+            InstanceStore.AddRunning(locks);
+            locks.AddParameter(keyName, key);
+            await locks.ExecuteScalarAsync(cancellationToken);
+        }
         await using (var step = Command(steps))
         {
             InstanceStore.AddRunning(step);

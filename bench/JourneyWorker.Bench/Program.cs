@@ -21,6 +21,8 @@ public static class BenchProgram
               preview         audience count + 20-profile sample on 100,000 and 1,000,000 profiles (quick: 100,000)
               import          POST /api/profiles/import of 1,000,000 new profiles (quick 10,000), then the first 50,000
                               (quick 1,000) again unchanged: with one live audienceQualification journey vs without
+              report          GET /api/journeys/{id}/report on a journey of 1,000,000 instances (quick 50,000), served from
+                              the counters, vs the same report computed from the step history
 
             --quick      small sizes, about a minute for all scenarios
             --load       wrk (default: in its own process, installed from Debian's packages when missing) or client
@@ -59,8 +61,8 @@ public static class BenchProgram
                 case "--provider" when i + 1 < args.Length && args[i + 1] is BenchTarget.Sqlite or BenchTarget.PostgreSql: provider = args[++i]; break;
                 case "--postgres" when i + 1 < args.Length: server = args[++i]; break;
                 case "--workers" when i + 1 < args.Length && args[i + 1] is "1" or "2": workers = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
-                case "all": scenarios.AddRange(["audience-entry", "intake", "timers", "preview", "import"]); break;
-                case "audience-entry" or "intake" or "timers" or "preview" or "import": scenarios.Add(args[i]); break;
+                case "all": scenarios.AddRange(["audience-entry", "intake", "timers", "preview", "import", "report"]); break;
+                case "audience-entry" or "intake" or "timers" or "preview" or "import" or "report": scenarios.Add(args[i]); break;
                 default:
                     Console.Error.WriteLine(Usage);
                     return args[i] is "-h" or "--help" ? 0 : 2;
@@ -120,6 +122,7 @@ public static class BenchProgram
                         "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), target, database, report, cancel.Token),
                         "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
                         "import" => ImportScenario.RunAsync(folder, quick ? 10_000 : 1_000_000, quick ? 1_000 : 50_000, target, database, report, cancel.Token),
+                        "report" => ReportScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, database, report, cancel.Token),
                         _ => PreviewScenario.RunAsync(folder, quick ? [100_000] : [100_000, 1_000_000], database, report, cancel.Token),
                     });
                 }

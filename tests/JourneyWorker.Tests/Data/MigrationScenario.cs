@@ -120,6 +120,8 @@ public static partial class MigrationScenario
         ["TrackedLinks"] = Json((await db.TrackedLinks.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["MessageReactions"] = Json((await db.MessageReactions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["Conversions"] = Json((await db.Conversions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.InstanceId)),
+        ["NodeCounters"] = Json((await db.NodeCounters.AsNoTracking().ToListAsync(Ct))
+            .OrderBy(r => r.VersionId.ToString()).ThenBy(r => r.NodeId, StringComparer.Ordinal).ThenBy(r => r.Shard)),
         ["EmailSuppressions"] = Json((await db.EmailSuppressions.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.AddressHash, StringComparer.Ordinal)),
         ["FrequencyRules"] = Json((await db.FrequencyRules.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["EmailFeedback"] = Json((await db.EmailFeedback.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),

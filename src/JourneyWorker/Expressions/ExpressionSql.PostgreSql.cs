@@ -5,16 +5,27 @@ namespace JourneyWorker.Expressions;
 public static partial class ExpressionSql
 {
     /// <summary>
-    /// PostgreSQL: the JSON text is cast to jsonb once per row and each path is read once, in a sub-select whose
-    /// <c>OFFSET 0</c> keeps the planner from inlining (and so repeating) them into every reference. Each path gives a
-    /// column <c>v{i}</c> (its jsonb value, NULL when missing) and <c>d{i}</c> (the double it spells, when it is a number
-    /// or a numeric string). Path parameters are <c>text[]</c> (string arrays) for <c>#&gt;</c>; strings order by their
-    /// bytes under <c>COLLATE "C"</c>, whatever the database's collation. The SQL holds no braces: EF's <c>SqlQueryRaw</c>
-    /// reads its text as a format string.
+    /// PostgreSQL: each path is read once per row, in a sub-select whose <c>OFFSET 0</c> keeps the planner from inlining
+    /// (and so repeating) it into every reference: a column <c>v{i}</c> (its jsonb value, NULL when missing), <c>t{i}</c>
+    /// (its text: the string itself for a JSON string) and, only when the rule compares it as a number, <c>d{i}</c> (the
+    /// double it spells, when it is a number or a numeric string). Path parameters are <c>text[]</c> (string arrays) for
+    /// <c>#&gt;</c>; strings order by their bytes under <c>COLLATE "C"</c>, whatever the database's collation. The SQL
+    /// holds no braces: EF's <c>SqlQueryRaw</c> reads its text as a format string.
+    /// <para>Read Audience evaluates the rule once per profile it reads (four per profile it admits in the benchmark), so
+    /// its cost per row is the server's main cost there: one sub-select level (each level is an executor node per row),
+    /// the path read once as jsonb and once as text (rather than a path lookup per reference), and the double parsed by a
+    /// plain cast unless the number is long enough to leave the double's range.</para>
     /// </summary>
     private sealed class PostgreSqlBuilder(string column, DateTimeOffset now) : Builder(now)
     {
         private const string Upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+        /// <summary>
+        /// Below this many characters a decimal in the numeric form is within the double's normal range (under 10^299,
+        /// and nonzero ones over 10^-298), so PostgreSQL's cast and the evaluator's double.Parse both round it correctly
+        /// and neither overflows: only longer ones need the guards of <see cref="Number"/>.
+        /// </summary>
+        private const int PlainCastLength = 300;
 
         /// <summary>
         /// The integer digits from which a decimal rounds to infinity: halfway between double.MaxValue and 2^1024. The
@@ -29,7 +40,7 @@ public static partial class ExpressionSql
         private static readonly string ZeroUpTo = BigInteger.Pow(5, 1075).ToString().PadLeft(1075, '0');
 
         private readonly Dictionary<string, int> _paths = new(StringComparer.Ordinal);
-        private readonly List<string> _columns = [];
+        private readonly List<string> _segments = [];
 
         protected override string True => "true";
 
@@ -38,13 +49,24 @@ public static partial class ExpressionSql
         public override string Condition(Operand root)
         {
             var condition = $"COALESCE({root.Bool}, false)";
-            if (_columns.Count == 0)
+            if (_segments.Count == 0)
             {
                 return $"({condition})";
             }
 
-            var document = $"SELECT ({column})::jsonb AS j, '{InfinityFrom}'::text AS infinity_from, '{ZeroUpTo}'::text AS zero_up_to OFFSET 0";
-            return $"(SELECT {condition} FROM (SELECT {string.Join(", ", _columns)} FROM ({document}) AS rule_document OFFSET 0) AS rule_values)";
+            // The jsonb cast is free on the jsonb column; it parses a text column (a rule checked, not run, on "Attributes").
+            var document = $"({column})::jsonb";
+            List<string> columns = [];
+            for (var i = 0; i < _segments.Count; i++)
+            {
+                var (value, text) = ($"{document} #> {_segments[i]}", $"{document} #>> {_segments[i]}");
+                columns.Add($"{value} AS v{i}, {text} AS t{i}");
+                if (condition.Contains($"THEN d{i} END", StringComparison.Ordinal))
+                {
+                    columns.Add($"{Number(value, text)} AS d{i}");
+                }
+            }
+            return $"(SELECT {condition} FROM (SELECT {string.Join(", ", columns)} OFFSET 0) AS rule_values)";
         }
 
         protected override Operand Path(string path)
@@ -52,32 +74,35 @@ public static partial class ExpressionSql
             if (!_paths.TryGetValue(path, out var i))
             {
                 i = _paths[path] = _paths.Count;
-                var segments = Add(path.Split('.'));
-                _columns.Add($"j #> {segments} AS v{i}, {Number($"j #> {segments}", $"(j #>> {segments})")} AS d{i}");
+                _segments.Add(Add(path.Split('.')));
             }
 
+            // "THEN d{i} END" is what Condition looks for to know the double is needed.
             var type = $"jsonb_typeof(v{i})";
             return new Operand(
                 $"(CASE WHEN {type} = 'number' THEN d{i} END)",
                 $"(CASE WHEN {type} = 'string' THEN d{i} END)",
-                $"(CASE WHEN {type} = 'string' THEN v{i} #>> ARRAY[]::text[] END)",
+                $"(CASE WHEN {type} = 'string' THEN t{i} END)",
                 $"(CASE WHEN {type} = 'boolean' THEN v{i} = 'true'::jsonb END)",
                 $"(COALESCE({type}, 'null') = 'null')");
         }
 
         /// <summary>
         /// The double a JSON number or numeric string (<c>-?[0-9]+(\.[0-9]+)?</c>, the twin of
-        /// <see cref="ExpressionEvaluator.NumericString"/>) rounds to, else NULL. jsonb prints numbers in that plain form too.
-        /// The branches run in order, so the cast only ever sees a decimal that fits a double.
+        /// <see cref="ExpressionEvaluator.NumericString"/>) rounds to, else NULL. jsonb prints numbers in that plain form
+        /// (never an exponent), so a JSON number short enough is cast straight away. The branches run in order, so the cast
+        /// only ever sees a decimal that fits a double.
         /// </summary>
         private static string Number(string value, string text)
         {
             var integerDigits = $"ltrim(split_part(ltrim({text}, '-'), '.', 1), '0')";
-            return $"(CASE WHEN jsonb_typeof({value}) IN ('number', 'string') IS NOT TRUE THEN NULL " +
+            return $"(CASE WHEN jsonb_typeof({value}) = 'number' AND length({text}) < {PlainCastLength} THEN CAST({text} AS double precision) " +
+                $"WHEN jsonb_typeof({value}) IN ('number', 'string') IS NOT TRUE THEN NULL " +
                 $"WHEN {text} COLLATE \"C\" !~ '^-?[0-9]+([.][0-9]+)?$' THEN NULL " +
-                $"WHEN length({integerDigits}) > {InfinityFrom.Length} OR length({integerDigits}) = {InfinityFrom.Length} AND {integerDigits} COLLATE \"C\" >= infinity_from " +
+                $"WHEN length({text}) < {PlainCastLength} THEN CAST({text} AS double precision) " +
+                $"WHEN length({integerDigits}) > {InfinityFrom.Length} OR length({integerDigits}) = {InfinityFrom.Length} AND {integerDigits} COLLATE \"C\" >= '{InfinityFrom}' " +
                 $"THEN CAST(CASE WHEN {text} LIKE '-%' THEN '-Infinity' ELSE 'Infinity' END AS double precision) " +
-                $"WHEN {integerDigits} = '' AND rtrim(split_part({text}, '.', 2), '0') COLLATE \"C\" <= zero_up_to THEN CAST(0 AS double precision) " +
+                $"WHEN {integerDigits} = '' AND rtrim(split_part({text}, '.', 2), '0') COLLATE \"C\" <= '{ZeroUpTo}' THEN CAST(0 AS double precision) " +
                 $"ELSE CAST({text} AS double precision) END)";
         }
 

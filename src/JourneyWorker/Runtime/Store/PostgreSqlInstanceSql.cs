@@ -151,17 +151,26 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
 
     public override string Admit(string profiles, string condition, string returning) => AdmitText(profiles, condition, returning);
 
+    /// <summary>
+    /// The re-entrance check is a LATERAL look-up with LIMIT 1 rather than NOT EXISTS: PostgreSQL may turn NOT EXISTS into
+    /// an anti join that reads and sorts every instance of the journey for each chunk (a merge anti join while the new
+    /// instances have no statistics yet), which makes Read Audience quadratic in the audience (42 µs per admitted profile
+    /// at 250,000); the LATERAL form can only be a seek of the (ProfileId, WaitingFor) index per profile of the chunk.
+    /// A profile already running is skipped by ON CONFLICT as well (the unique index of running instances), should it start meanwhile.
+    /// </summary>
     private static string AdmitText(string profiles, string condition, string returning) => $"""
         INSERT INTO "JourneyInstances"
             ("JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "TraceParent")
         SELECT @journey, @version, p."Id", @active, CAST(@node AS text), @now, @context, @test, @firstSeq, @deadline, @entered, CAST(@traceParent AS text)
         FROM {profiles} p
+        LEFT JOIN LATERAL (
+            SELECT 1 AS "refused" FROM "JourneyInstances" i
+            WHERE i."JourneyId" = @journey AND i."ProfileId" = p."Id"
+              AND (i."Status" IN (@active, @waiting) OR NOT @reentry OR i."EndedAt" > @cutoff)
+            LIMIT 1) r ON true
         WHERE {condition}
           AND (NOT @testOnly OR p."IsTest")
-          AND NOT EXISTS (
-              SELECT 1 FROM "JourneyInstances" i
-              WHERE i."JourneyId" = @journey AND i."ProfileId" = p."Id"
-                AND (i."Status" IN (@active, @waiting) OR NOT @reentry OR i."EndedAt" > @cutoff))
+          AND r."refused" IS NULL
         ORDER BY p."Id"
         ON CONFLICT DO NOTHING
         RETURNING "{returning}"

@@ -45,7 +45,7 @@ public static class AudienceQuery
     /// (<see cref="SqlDialects.Of"/>).
     /// </summary>
     public static SqlFragment Where(string rule, DateTimeOffset now, SqlDialect dialect) =>
-        ExpressionSql.ToSql(ExpressionParser.Parse(rule), DocumentColumn(dialect), now, dialect);
+        ExpressionSql.ToSql(ExpressionParser.Parse(rule), DocumentColumn(dialect), now, dialect, jsonbColumn: dialect == SqlDialect.PostgreSql);
 
     /// <summary>
     /// The column rules read a profile's attributes from: on PostgreSQL the jsonb copy the database keeps of them (parsed

@@ -20,7 +20,12 @@ public static partial class ExpressionSql
     /// <summary>A projection the operand does not have. Compare leaves out pairs that hold it; functions test for it.</summary>
     private const string NoValue = "NULL";
 
-    public static SqlFragment ToSql(Expression e, string jsonColumn, DateTimeOffset now, SqlDialect dialect = SqlDialect.Sqlite)
+    /// <summary>
+    /// The condition <paramref name="e"/> makes on the JSON of <paramref name="jsonColumn"/>. On PostgreSQL,
+    /// <paramref name="jsonbColumn"/> says the column is jsonb already (Profiles."Document"), so each path is read from it
+    /// directly; otherwise it is JSON text, parsed once per row in a sub-select of its own.
+    /// </summary>
+    public static SqlFragment ToSql(Expression e, string jsonColumn, DateTimeOffset now, SqlDialect dialect = SqlDialect.Sqlite, bool jsonbColumn = false)
     {
         ArgumentNullException.ThrowIfNull(e);
         if (!ColumnName().IsMatch(jsonColumn))
@@ -32,7 +37,7 @@ public static partial class ExpressionSql
         Builder builder = dialect switch
         {
             SqlDialect.Sqlite => new SqliteBuilder(column, now),
-            SqlDialect.PostgreSql => new PostgreSqlBuilder(column, now),
+            SqlDialect.PostgreSql => new PostgreSqlBuilder(column, jsonbColumn, now),
             _ => throw new ArgumentOutOfRangeException(nameof(dialect), dialect, null),
         };
         var root = builder.Translate(e);

@@ -274,6 +274,12 @@ public abstract partial class InstanceSql
     /// </summary>
     public abstract string Admit(string profiles, string condition, string returning);
 
+    /// <summary>
+    /// Sent first in a transaction that admits audience members, or null: a setting for the rest of the transaction only
+    /// (PostgreSQL: no JIT compilation, see <see cref="PostgreSqlInstanceSql.ChunkSettings"/>).
+    /// </summary>
+    public virtual string? ChunkSettings => null;
+
     /// <summary>Admits the profiles whose ids are in @ids.</summary>
     public abstract string AdmitProfiles { get; }
 

@@ -86,6 +86,7 @@ app.MapSwagger();
 app.MapHealth();
 app.MapMetrics();
 app.MapProfiles();
+app.MapImports();
 app.MapAudiences();
 app.MapEventConfigs();
 app.MapJourneys();

@@ -36,6 +36,30 @@ public sealed class PushToken
     public DateTime? RetiredAt { get; set; }
 }
 
+/// <summary>
+/// A long import (<c>Prefer: respond-async</c>): its progress as of the last batch committed, stored in that batch's
+/// transaction, so that after a restart it reads as interrupted with the lines that were really written.
+/// </summary>
+public sealed class ProfileImport
+{
+    public Guid Id { get; set; }
+    /// <summary>One of <c>Profiles.ImportStatuses</c>.</summary>
+    public required string Status { get; set; }
+    public long Imported { get; set; }
+    public long Failed { get; set; }
+    /// <summary>The first line errors, as a JSON array of { line, error }.</summary>
+    public string Errors { get; set; } = "[]";
+    /// <summary>Why it stopped early (failed or interrupted); null while running or completed.</summary>
+    public string? Reason { get; set; }
+    /// <summary>The process running it (machine, process, host): who can tell whether it is still running.</summary>
+    public required string Owner { get; set; }
+    /// <summary>The body's announced length (Content-Length), when there was one: what the ETA is reckoned from.</summary>
+    public long? TotalBytes { get; set; }
+    public DateTime StartedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+    public DateTime? FinishedAt { get; set; }
+}
+
 public sealed class Audience
 {
     public Guid Id { get; set; }

@@ -22,6 +22,7 @@ public class JourneyDbContext : DbContext
     public DbSet<Profile> Profiles => Set<Profile>();
     public DbSet<ProfileIdentity> ProfileIdentities => Set<ProfileIdentity>();
     public DbSet<PushToken> PushTokens => Set<PushToken>();
+    public DbSet<ProfileImport> ProfileImports => Set<ProfileImport>();
     public DbSet<Audience> Audiences => Set<Audience>();
     public DbSet<AudienceMember> AudienceMembers => Set<AudienceMember>();
     public DbSet<EventConfig> EventConfigs => Set<EventConfig>();

@@ -35,4 +35,15 @@ public sealed class ImportOptions
     public long MaxBytes { get; set; } = 1L << 30;
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxLineBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Lines written per transaction at most: one commit, one identity lookup and one statement per table (PostgreSQL)
+    /// for all of them. A batch also ends at <see cref="BatchBytes"/>, so that long lines keep memory bounded.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 5_000;
+
+    /// <summary>Bytes of lines held for one batch at most (memory stays flat whatever the body's size).</summary>
+    [Range(64 * 1024, 1024 * 1024 * 1024)]
+    public int BatchBytes { get; set; } = 8 * 1024 * 1024;
 }

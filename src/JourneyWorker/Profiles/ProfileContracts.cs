@@ -31,3 +31,20 @@ public sealed record ConsentResponse(bool Email, bool Push);
 public sealed record ImportResponse(int Imported, int Failed, IReadOnlyList<ImportError> Errors);
 
 public sealed record ImportError(long Line, string Error);
+
+/// <summary>
+/// <c>GET /api/imports/{id}</c>: a long import's progress. <c>etaSeconds</c> (while running, when the body's length was
+/// announced), <c>startedAt</c>, <c>finishedAt</c> and <c>reason</c> (why it failed or was interrupted) are beyond the contract.
+/// </summary>
+public sealed record ImportStatusResponse(
+    Guid Id,
+    string Status,
+    long Processed,
+    long Imported,
+    long Failed,
+    double RatePerSecond,
+    double? EtaSeconds,
+    IReadOnlyList<ImportError> Errors,
+    DateTime StartedAt,
+    DateTime? FinishedAt,
+    string? Reason);

@@ -1,6 +1,5 @@
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -13,6 +12,10 @@ public static class ProfileEndpoints
         services.AddOptions<ImportOptions>().BindConfiguration(ImportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<ProfileService>();
         services.AddScoped<ProfileImporter>();
+        services.AddSingleton<ImportRuns>();
+        services.AddSingleton<ProfileSql>(sp => sp.GetRequiredService<JourneyConnections>().Provider == StorageProvider.PostgreSql
+            ? new PostgreSqlProfileSql()
+            : new SqliteProfileSql());
         return services;
     }
 
@@ -41,14 +44,16 @@ public static class ProfileEndpoints
             .WithSummary("Forget a profile")
             .WithDescription("Deletes the person: the profile, its identities and push tokens, its journey instances with their steps and messages, its tracking data and the events stored for it.")
             .Problem(StatusCodes.Status404NotFound, NoProfile);
-        group.MapPost("/import", ImportAsync).WithName("ImportProfiles")
+        group.MapPost("/import", ImportEndpoints.ImportAsync).WithName("ImportProfiles")
             .Accepts<string>("application/x-ndjson")
             .WithSummary("Import profiles from NDJSON")
             .WithDescription("""
                 One profile object per line, as the upsert takes it, with `identities`. The body is read as a stream (up to
                 `Import:MaxBytes`, 1 GiB by default; lines up to 64 KiB) and written in batches; every bad line is reported with its
-                number and the others are kept.
+                number and the others are kept. With `Prefer: respond-async` the answer is a 202 at once, with the `Location` of the
+                import (`GET /api/imports/{id}`: its progress, kept across restarts), and the body is still read from this request.
                 """)
+            .Produces<ImportStatusResponse>(StatusCodes.Status202Accepted)
             .Problem(StatusCodes.Status413PayloadTooLarge, "The body is larger than Import:MaxBytes.");
         return app;
     }
@@ -91,17 +96,6 @@ public static class ProfileEndpoints
 
         await profiles.DeleteAsync(profile.Id, cancellationToken);
         return TypedResults.NoContent();
-    }
-
-    private static async Task<Ok<ImportResponse>> ImportAsync(
-        HttpContext context, ProfileImporter importer, IOptions<ImportOptions> options, CancellationToken cancellationToken)
-    {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = options.Value.MaxBytes;
-        }
-
-        return TypedResults.Ok(await importer.ImportAsync(context.Request.BodyReader, cancellationToken));
     }
 
     private static ProblemHttpResult NotFound(string ns, string identity) =>

@@ -1,0 +1,187 @@
+using System.Data.Common;
+using JourneyWorker.Data;
+using JourneyWorker.Runtime.Store;
+
+namespace JourneyWorker.Profiles;
+
+/// <summary>
+/// The import's statements on SQLite: each prepared once per batch and run row after row. SQLite is in process, so a
+/// reused prepared statement costs a function call per row; building a set (JSON, a temporary table) would cost more.
+/// </summary>
+public sealed class SqliteProfileSql : ProfileSql
+{
+    private const string OwnerOf = """SELECT "ProfileId" FROM "ProfileIdentities" WHERE "Namespace" = @ns AND "Value" = @value""";
+    private const string ConsentOf = """SELECT "ConsentEmail", "ConsentPush" FROM "Profiles" WHERE "Id" = @id""";
+    private const string IdentitiesOf = """SELECT "Namespace", "Value" FROM "ProfileIdentities" WHERE "ProfileId" = @id""";
+    private const string TokensOf = """SELECT "Token", "Platform" FROM "PushTokens" WHERE "ProfileId" = @id""";
+
+    private const string InsertProfile = """
+        INSERT INTO "Profiles" ("Attributes", "ConsentEmail", "ConsentPush", "IsTest", "CreatedAt", "UpdatedAt")
+        VALUES (@attributes, @consentEmail, @consentPush, @isTest, @createdAt, @updatedAt)
+        RETURNING "Id"
+        """;
+
+    private const string UpdateProfile = """
+        UPDATE "Profiles" SET "Attributes" = @attributes, "ConsentEmail" = @consentEmail, "ConsentPush" = @consentPush,
+            "IsTest" = @isTest, "UpdatedAt" = @updatedAt
+        WHERE "Id" = @id
+        """;
+
+    private const string DeleteIdentity = """DELETE FROM "ProfileIdentities" WHERE "ProfileId" = @id AND "Namespace" = @ns AND "Value" = @value""";
+    private const string InsertIdentity = """INSERT INTO "ProfileIdentities" ("ProfileId", "Namespace", "Value") VALUES (@id, @ns, @value)""";
+    private const string DeleteToken = """DELETE FROM "PushTokens" WHERE "ProfileId" = @id AND "Token" = @token""";
+    private const string InsertToken = """INSERT INTO "PushTokens" ("ProfileId", "Token", "Platform") VALUES (@id, @token, @platform)""";
+    private const string UpdatePlatform = """UPDATE "PushTokens" SET "Platform" = @platform WHERE "ProfileId" = @id AND "Token" = @token""";
+
+    public override async Task<Dictionary<(string Namespace, string Value), long>> OwnersAsync(
+        StoreTransaction tx, IReadOnlyCollection<(string Namespace, string Value)> identities, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<(string Namespace, string Value), long>(identities.Count);
+        await using var command = tx.Command(OwnerOf);
+        var ns = command.AddParameter("@ns", "");
+        var value = command.AddParameter("@value", "");
+        await command.PrepareAsync(cancellationToken);
+        foreach (var identity in identities)
+        {
+            (ns.Value, value.Value) = identity;
+            if (await command.ExecuteScalarAsync(cancellationToken) is long owner)
+            {
+                found[identity] = owner;
+            }
+        }
+        return found;
+    }
+
+    public override async Task<Dictionary<long, BatchProfile>> LoadAsync(StoreTransaction tx, IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<long, BatchProfile>(ids.Count);
+        await using var consent = tx.Command(ConsentOf);
+        await using var identities = tx.Command(IdentitiesOf);
+        await using var tokens = tx.Command(TokensOf);
+        var consentId = consent.AddParameter("@id", 0L);
+        var identitiesId = identities.AddParameter("@id", 0L);
+        var tokensId = tokens.AddParameter("@id", 0L);
+        foreach (var id in ids)
+        {
+            (consentId.Value, identitiesId.Value, tokensId.Value) = (id, id, id);
+            var profile = Stored(found, id);
+            await using (var reader = await consent.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    (profile.ConsentEmail, profile.ConsentPush) = (reader.GetBoolean(0), reader.GetBoolean(1));
+                }
+            }
+            await using (var reader = await identities.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    profile.StoredIdentities!.Add((reader.GetString(0), reader.GetString(1)));
+                }
+            }
+            await using (var reader = await tokens.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    profile.StoredTokens![reader.GetString(0)] = reader.GetString(1);
+                }
+            }
+        }
+        return found;
+    }
+
+    protected override async Task InsertProfilesAsync(StoreTransaction tx, List<BatchProfile> profiles, CancellationToken cancellationToken)
+    {
+        if (profiles.Count == 0)
+        {
+            return;
+        }
+        await using var command = tx.Command(InsertProfile);
+        var (attributes, consentEmail, consentPush, isTest, updatedAt) = ProfileParameters(command);
+        var createdAt = command.AddParameter("@createdAt", DateTime.UnixEpoch);
+        await command.PrepareAsync(cancellationToken);
+        foreach (var profile in profiles)
+        {
+            (attributes.Value, consentEmail.Value, consentPush.Value, isTest.Value) = (profile.Attributes, profile.ConsentEmail, profile.ConsentPush, profile.IsTest);
+            (createdAt.Value, updatedAt.Value) = (profile.CreatedAt, profile.UpdatedAt);
+            profile.Id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+    }
+
+    protected override async Task UpdateProfilesAsync(StoreTransaction tx, List<BatchProfile> profiles, CancellationToken cancellationToken)
+    {
+        if (profiles.Count == 0)
+        {
+            return;
+        }
+        await using var command = tx.Command(UpdateProfile);
+        var (attributes, consentEmail, consentPush, isTest, updatedAt) = ProfileParameters(command);
+        var id = command.AddParameter("@id", 0L);
+        await command.PrepareAsync(cancellationToken);
+        foreach (var profile in profiles)
+        {
+            (attributes.Value, consentEmail.Value, consentPush.Value, isTest.Value) = (profile.Attributes, profile.ConsentEmail, profile.ConsentPush, profile.IsTest);
+            (updatedAt.Value, id.Value) = (profile.UpdatedAt, profile.Id);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static (DbParameter Attributes, DbParameter ConsentEmail, DbParameter ConsentPush, DbParameter IsTest, DbParameter UpdatedAt) ProfileParameters(DbCommand command) => (
+        command.AddParameter("@attributes", ""),
+        command.AddParameter("@consentEmail", false),
+        command.AddParameter("@consentPush", false),
+        command.AddParameter("@isTest", false),
+        command.AddParameter("@updatedAt", DateTime.UnixEpoch));
+
+    protected override Task DeleteIdentitiesAsync(StoreTransaction tx, List<IdentityRow> rows, CancellationToken cancellationToken) =>
+        IdentitiesAsync(tx, DeleteIdentity, rows, cancellationToken);
+
+    protected override Task InsertIdentitiesAsync(StoreTransaction tx, List<IdentityRow> rows, CancellationToken cancellationToken) =>
+        IdentitiesAsync(tx, InsertIdentity, rows, cancellationToken);
+
+    private static async Task IdentitiesAsync(StoreTransaction tx, string text, List<IdentityRow> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        await using var command = tx.Command(text);
+        var id = command.AddParameter("@id", 0L);
+        var ns = command.AddParameter("@ns", "");
+        var value = command.AddParameter("@value", "");
+        await command.PrepareAsync(cancellationToken);
+        foreach (var row in rows)
+        {
+            (id.Value, ns.Value, value.Value) = (row.ProfileId, row.Namespace, row.Value);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    protected override Task DeleteTokensAsync(StoreTransaction tx, List<TokenRow> rows, CancellationToken cancellationToken) =>
+        TokensAsync(tx, DeleteToken, rows, cancellationToken);
+
+    protected override Task InsertTokensAsync(StoreTransaction tx, List<TokenRow> rows, CancellationToken cancellationToken) =>
+        TokensAsync(tx, InsertToken, rows, cancellationToken);
+
+    protected override Task UpdatePlatformsAsync(StoreTransaction tx, List<TokenRow> rows, CancellationToken cancellationToken) =>
+        TokensAsync(tx, UpdatePlatform, rows, cancellationToken);
+
+    private static async Task TokensAsync(StoreTransaction tx, string text, List<TokenRow> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        await using var command = tx.Command(text);
+        var id = command.AddParameter("@id", 0L);
+        var token = command.AddParameter("@token", "");
+        // Not every statement names the platform; SQLite ignores a parameter its text does not use.
+        var platform = command.AddParameter("@platform", "");
+        await command.PrepareAsync(cancellationToken);
+        foreach (var row in rows)
+        {
+            (id.Value, token.Value, platform.Value) = (row.ProfileId, row.Token, row.Platform);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+}

@@ -43,6 +43,11 @@ if (ValidateCommand.IsRequested(args))
     return await ValidateCommand.RunAsync(args);
 }
 
+if (ImportCommand.IsRequested(args))
+{
+    return await ImportCommand.RunAsync(args);
+}
+
 if (DkimKeygenCommand.IsRequested(args))
 {
     return await DkimKeygenCommand.RunAsync(args);

@@ -9,7 +9,8 @@ namespace JourneyWorker.Infrastructure;
 /// </summary>
 public static partial class ApiExamples
 {
-    private sealed record Example(string? Request, string? Response);
+    /// <summary>An operation's examples; <paramref name="Accepted"/> is its 202 answer where it has one beside the 200.</summary>
+    private sealed record Example(string? Request, string? Response, string? Accepted = null);
 
     private const string AudienceId = "0196f2a4-1c3e-7b1a-9d2e-5f0a6b7c8d9e";
     private const string EventConfigId = "0196f2a4-2a10-7c44-8e21-3b5c6d7e8f90";
@@ -31,6 +32,10 @@ public static partial class ApiExamples
         {
             Set(success, response);
         }
+        if (example.Accepted is { } accepted && operation.Responses?.TryGetValue("202", out var later) == true && later.Content is { Count: > 0 } laterContent)
+        {
+            Set(laterContent, accepted);
+        }
     }
 
     /// <summary>JSON for a JSON media type; the text itself (an NDJSON body, an HTML page) for any other.</summary>
@@ -50,6 +55,21 @@ public static partial class ApiExamples
     /// <summary>The operations that have examples (a test checks that every operation with a body or a response body has them).</summary>
     public static IReadOnlyCollection<string> Operations => Examples.Keys;
 
+    private static class Import
+    {
+        public const string Started = """
+            {"id": "0196f2a4-4c33-7e66-8a43-5d7e8f9a0b12", "status": "running", "processed": 0, "imported": 0, "failed": 0,
+             "ratePerSecond": 0, "etaSeconds": null, "errors": [], "startedAt": "2026-03-02T09:00:00Z", "finishedAt": null, "reason": null}
+            """;
+
+        public const string Running = """
+            {"id": "0196f2a4-4c33-7e66-8a43-5d7e8f9a0b12", "status": "running", "processed": 420000, "imported": 419998, "failed": 2,
+             "ratePerSecond": 61250.5, "etaSeconds": 9.5, "errors": [{"line": 3, "error": "identities: A profile needs at least one identity."},
+             {"line": 70211, "error": "Not a valid profile object: '}' is invalid after a property name."}],
+             "startedAt": "2026-03-02T09:00:00Z", "finishedAt": null, "reason": null}
+            """;
+    }
+
     private static readonly Dictionary<string, Example> Examples = new(StringComparer.Ordinal)
     {
         ["UpsertProfile"] = new(Profile.Request, Profile.Response),
@@ -59,7 +79,9 @@ public static partial class ApiExamples
             {"identities": {"email": "ann@example.com"}, "attributes": {"homeAddress": {"city": "Seattle"}, "person": {"birthYear": 1985}}}
             {"identities": {"email": "bob@example.com", "crmId": "43"}, "attributes": {"homeAddress": {"city": "Atlanta"}}, "consent": {"email": true, "push": false}}
             """,
-            """{"imported": 2, "failed": 1, "errors": [{"line": 3, "error": "A profile needs at least one identity."}]}"""),
+            """{"imported": 2, "failed": 1, "errors": [{"line": 3, "error": "A profile needs at least one identity."}]}""",
+            Import.Started),
+        ["GetImport"] = new(null, Import.Running),
 
         ["CreateAudience"] = new(Audience.Request, Audience.Response),
         ["ListAudiences"] = new(null, $"[{Audience.Response}]"),

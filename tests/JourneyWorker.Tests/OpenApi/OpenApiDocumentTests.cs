@@ -106,7 +106,7 @@ public sealed class OpenApiDocumentTests : IClassFixture<JourneyWorkerApp>
         Assert.Equal(["204", "401", "404", "409"], Statuses("/api/audiences/{id}", "delete"));
         Assert.Equal(["200", "401", "404", "409", "422"], Statuses("/api/journeys/{id}/publish", "post"));
         Assert.Equal(["200", "401"], Statuses("/api/journeys", "get"));
-        Assert.Equal(["200", "401", "413"], Statuses("/api/profiles/import", "post"));
+        Assert.Equal(["200", "202", "401", "413"], Statuses("/api/profiles/import", "post"));
         Assert.Equal(["204", "404", "429"], Statuses("/t/p/{token}", "post"));
         Assert.Equal("/", document["servers"]![0]!["url"]!.GetValue<string>());
     }

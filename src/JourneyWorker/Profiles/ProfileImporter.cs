@@ -110,10 +110,13 @@ public sealed partial class ProfileImporter(
             return new Line(number, null) { Error = "The line is null, not a profile object." };
         }
 
-        var validation = await validator.ValidateAsync(request, cancellationToken);
-        if (!validation.IsValid)
+        if (!ProfileRequestValidator.IsPlainlyValid(request))
         {
-            return new Line(number, null) { Error = string.Join(" ", validation.Errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")) };
+            var validation = await validator.ValidateAsync(request, cancellationToken);
+            if (!validation.IsValid)
+            {
+                return new Line(number, null) { Error = string.Join(" ", validation.Errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")) };
+            }
         }
         return request.Identities is null or { Count: 0 }
             ? new Line(number, null) { Error = "identities: A profile needs at least one identity." }

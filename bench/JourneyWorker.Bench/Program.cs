@@ -20,7 +20,8 @@ public static class BenchProgram
                               lateness p50/p99, idle CPU with the poller running, peak RSS
               preview         audience count + 20-profile sample on 100,000 and 1,000,000 profiles (quick: 100,000)
               import          POST /api/profiles/import of 1,000,000 new profiles (quick 10,000), then the first 50,000
-                              (quick 1,000) again unchanged: with one live audienceQualification journey vs without
+                              (quick 1,000) again unchanged: with one live audienceQualification journey vs without,
+                              and without it vs a raw insert of the same rows (prepared INSERT; PostgreSQL: binary COPY)
               report          GET /api/journeys/{id}/report on a journey of 1,000,000 instances (quick 50,000), served from
                               the counters, vs the same report computed from the step history
 

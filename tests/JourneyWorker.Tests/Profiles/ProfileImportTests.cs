@@ -108,4 +108,30 @@ public sealed class ProfileImportTests(JourneyWorkerApp app) : IClassFixture<Jou
         await using var db = app.Db();
         Assert.Equal(1_199, db.ProfileIdentities.Count(i => i.Namespace == "crmId" && i.Value.StartsWith("many-")));
     }
+
+    [Fact]
+    public async Task An_identity_dropped_by_one_line_can_be_taken_by_a_later_line_of_the_same_batch()
+    {
+        var existing = await (await app.Admin().PutAsync("/api/profiles/crmId/move-1",
+            new StringContent("""{"identities": {"email": "move@example.com"}, "pushTokens": [{"token": "tok-a", "platform": "ios"}, {"token": "tok-b", "platform": "web"}], "consent": {"push": false}}""",
+                Encoding.UTF8, "application/json"), Ct)).OkAsync<ProfileResponse>();
+
+        var result = await ImportAsync([
+            """{"identities": {"crmId": "move-1"}, "attributes": {"v": 1}, "pushTokens": [{"token": "tok-a", "platform": "android"}]}""",
+            """{"identities": {"email": "move@example.com", "crmId": "move-2"}, "attributes": {"v": 2}}""",
+        ]);
+
+        Assert.Equal((2, 0), (result.Imported, result.Failed));
+        var first = await ProfileAsync("crmId", "move-1");
+        Assert.Equal(existing.Id, first.Id);
+        Assert.Equal(["crmId"], first.Identities.Keys);
+        // The kept token keeps its row with the new platform; the other is gone; consent the line left out is kept.
+        var token = Assert.Single(first.PushTokens);
+        Assert.Equal(("tok-a", "android"), (token.Token, token.Platform));
+        Assert.False(first.Consent.Push);
+        var second = await ProfileAsync("email", "move@example.com");
+        Assert.NotEqual(existing.Id, second.Id);
+        Assert.Equal(2, second.Attributes["v"]!.GetValue<int>());
+        Assert.Equal(second.Id, (await ProfileAsync("crmId", "move-2")).Id);
+    }
 }

@@ -33,6 +33,14 @@ public static partial class MigrationScenario
     public static async Task<Guid> BuildAsync(EngineHarness h)
     {
         await h.ImportAsync(Profiles(5), Ct);
+        // p1 again as a long import: its import resource is a row to carry as well.
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/api/profiles/import") { Content = new StringContent(Profiles(1), Encoding.UTF8, "application/x-ndjson") })
+        {
+            request.Headers.Add("Prefer", "respond-async");
+            using var admin = h.App.Admin();
+            using var response = await admin.SendAsync(request, Ct);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
         await EventConfigAsync(h, "purchase");
         // Caps that hold nobody back here (an interval on PostgreSQL), so that the copy has rules to carry.
         await Runtime.CapScenario.PutRulesAsync(h, """{"rules": [{"channel": "email", "max": 10, "per": "P7D"}, {"channel": "any", "max": 20, "per": "PT12H"}]}""");
@@ -107,6 +115,7 @@ public static partial class MigrationScenario
         ["Profiles"] = Json((await db.Profiles.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["ProfileIdentities"] = Json((await db.ProfileIdentities.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["PushTokens"] = Json((await db.PushTokens.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
+        ["ProfileImports"] = Json((await db.ProfileImports.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["Audiences"] = Json((await db.Audiences.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),
         ["AudienceMembers"] = Json((await db.AudienceMembers.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.AudienceId).ThenBy(r => r.ProfileId)),
         ["EventConfigs"] = Json((await db.EventConfigs.AsNoTracking().ToListAsync(Ct)).OrderBy(r => r.Id)),

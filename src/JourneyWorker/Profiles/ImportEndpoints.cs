@@ -50,7 +50,7 @@ public static partial class ImportEndpoints
         }
 
         var services = context.RequestServices;
-        await RunAsync(context, importer, services.GetRequiredService<ImportRuns>(), services.GetRequiredService<JourneyDbContext>(),
+        await RunAsync(context, importer, options, services.GetRequiredService<ImportRuns>(), services.GetRequiredService<JourneyDbContext>(),
             services.GetRequiredService<InstanceStore>(), services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions,
             services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ImportEndpoints)), cancellationToken);
@@ -63,7 +63,7 @@ public static partial class ImportEndpoints
     /// service is stopping).
     /// </summary>
     private static async Task RunAsync(
-        HttpContext context, ProfileImporter importer, ImportRuns runs, JourneyDbContext db, InstanceStore store, TimeProvider time,
+        HttpContext context, ProfileImporter importer, IOptions<ImportOptions> options, ImportRuns runs, JourneyDbContext db, InstanceStore store, TimeProvider time,
         JsonSerializerOptions json, ILogger logger, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
@@ -93,6 +93,10 @@ public static partial class ImportEndpoints
             try
             {
                 await importer.ImportAsync(context.Request.BodyReader, run, cancellationToken);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                (status, reason) = (ImportStatuses.Failed, $"The body is larger than Import:MaxBytes ({options.Value.MaxBytes} bytes); the lines before the limit were imported.");
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException)
             {

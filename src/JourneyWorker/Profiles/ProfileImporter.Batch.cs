@@ -21,11 +21,12 @@ public sealed partial class ProfileImporter
             await WriteLinesAsync(lines, progress, cancellationToken);
             return;
         }
-        catch (DbException e) when (lines.Count > 1)
+        catch (DbException e)
         {
             LogBatchRefused(logger, batch[0].Number, batch[^1].Number, e);
         }
 
+        DbException? last = null;
         foreach (var line in lines)
         {
             try
@@ -34,9 +35,13 @@ public sealed partial class ProfileImporter
             }
             catch (DbException e)
             {
-                line.Profile = null;
-                line.Error = $"Could not be stored: {e.Message}";
+                (line.Profile, line.Error, last) = (null, $"Could not be stored: {e.Message}", e);
             }
+        }
+        if (last is not null && lines.Count > 1 && lines.All(l => l.Error is not null))
+        {
+            // Not one line could be stored: the database, not the lines, is at fault; the import stops here.
+            throw last;
         }
         if (progress is not null)
         {

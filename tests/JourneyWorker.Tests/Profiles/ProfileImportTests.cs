@@ -134,4 +134,33 @@ public sealed class ProfileImportTests(JourneyWorkerApp app) : IClassFixture<Jou
         Assert.Equal(2, second.Attributes["v"]!.GetValue<int>());
         Assert.Equal(second.Id, (await ProfileAsync("crmId", "move-2")).Id);
     }
+
+    [Fact]
+    public async Task A_line_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_kept()
+    {
+        // PostgreSQL refuses a NUL character in a jsonb document (the profile's attributes are parsed into one); SQLite
+        // stores it. Either way the lines around it are stored, and nothing of the bad line is.
+        var result = await ImportAsync([
+            """{"identities": {"crmId": "nul-1"}, "attributes": {"v": 1}}""",
+            """{"identities": {"crmId": "nul-2"}, "attributes": {"v": "a\u0000b"}}""",
+            """{"identities": {"crmId": "nul-3"}, "attributes": {"v": 3}}""",
+        ]);
+
+        Assert.Equal(1, (await ProfileAsync("crmId", "nul-1")).Attributes["v"]!.GetValue<int>());
+        Assert.Equal(3, (await ProfileAsync("crmId", "nul-3")).Attributes["v"]!.GetValue<int>());
+        if (TestProvider.IsPostgreSql)
+        {
+            Assert.Equal((2, 1), (result.Imported, result.Failed));
+            var error = Assert.Single(result.Errors);
+            Assert.Equal(2, error.Line);
+            Assert.StartsWith("Could not be stored:", error.Error, StringComparison.Ordinal);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await app.Admin().GetAsync("/api/profiles/crmId/nul-2", Ct)).StatusCode);
+            await using var db = app.Db();
+            Assert.False(db.ProfileIdentities.Any(i => i.Value == "nul-2"));
+        }
+        else
+        {
+            Assert.Equal((3, 0), (result.Imported, result.Failed));
+        }
+    }
 }

@@ -64,7 +64,11 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
 
         if (ownerIds.Count == 0)
         {
-            return (AddNew(identities, request), null);
+            var now = time.GetUtcNow().UtcDateTime;
+            var created = new Profile { CreatedAt = now };
+            db.Profiles.Add(created);
+            Apply(created, identities, request, now);
+            return (created, null);
         }
 
         var profile = await db.Profiles.Include(p => p.Identities).Include(p => p.PushTokens).AsSplitQuery()
@@ -85,19 +89,6 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
             return await membership.ApplyAsync(tx, [profile.Id], cancellationToken);
         }, cancellationToken);
 
-    /// <summary>
-    /// A new profile with the given identities, which the caller knows nobody holds yet (an import checks a whole batch
-    /// of lines at once). Tracked, not saved.
-    /// </summary>
-    public Profile AddNew(IReadOnlyDictionary<string, string> identities, ProfileRequest request)
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        var profile = new Profile { CreatedAt = now };
-        db.Profiles.Add(profile);
-        Apply(profile, identities, request, now);
-        return profile;
-    }
-
     private static void Apply(Profile profile, IReadOnlyDictionary<string, string> identities, ProfileRequest request, DateTime now)
     {
         ApplyIdentities(profile, identities);
@@ -109,20 +100,6 @@ public sealed class ProfileService(JourneyDbContext db, InstanceStore instances,
         profile.ConsentPush = request.Consent?.Push ?? (profile.Id == 0 || profile.ConsentPush);
         profile.IsTest = request.TestProfile ?? false;
         profile.UpdatedAt = now;
-    }
-
-    /// <summary>Which of these (namespace, value) identities some profile already holds: one indexed query for many.</summary>
-    public async Task<HashSet<(string Namespace, string Value)>> HeldIdentitiesAsync(
-        IReadOnlyCollection<(string Namespace, string Value)> identities, CancellationToken cancellationToken)
-    {
-        var namespaces = identities.Select(i => i.Namespace).Distinct().ToList();
-        var values = identities.Select(i => i.Value).Distinct().ToList();
-        var wanted = identities.ToHashSet();
-        var found = await db.ProfileIdentities.AsNoTracking()
-            .Where(i => namespaces.Contains(i.Namespace) && values.Contains(i.Value))
-            .Select(i => new { i.Namespace, i.Value })
-            .ToListAsync(cancellationToken);
-        return found.Select(i => (i.Namespace, i.Value)).Where(wanted.Contains).ToHashSet();
     }
 
     private static void ApplyIdentities(Profile profile, IReadOnlyDictionary<string, string> identities)

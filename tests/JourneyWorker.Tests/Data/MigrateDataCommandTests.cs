@@ -79,7 +79,7 @@ public sealed class MigrateDataCommandTests
 
         var tables = plan.Select(t => t.Table).ToList();
         Assert.Equal(postgres.Model.GetEntityTypes().Select(e => e.GetTableName()!).Order(), tables.Order());
-        Assert.Equal(19, tables.Count);
+        Assert.Equal(20, tables.Count);
         foreach (var entity in postgres.Model.GetEntityTypes())
         {
             foreach (var foreignKey in entity.GetForeignKeys())

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace JourneyWorker.Data.Migrations
 {
     [DbContext(typeof(JourneyDbContext))]
-    [Migration("20261129120300_ProfileImports")]
+    [Migration("20261129130902_ProfileImports")]
     partial class ProfileImports
     {
         /// <inheritdoc />
@@ -418,6 +418,58 @@ namespace JourneyWorker.Data.Migrations
                         .IsUnique();
 
                     b.ToTable("MessageReactions");
+                });
+
+            modelBuilder.Entity("JourneyWorker.Data.NodeCounter", b =>
+                {
+                    b.Property<Guid>("VersionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NodeId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Shard")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Active")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Conversions")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("EndedCompleted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("EndedExited")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("EndedFailed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Entered")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Exited")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Failed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Skipped")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Succeeded")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("TimedOut")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Waiting")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("VersionId", "NodeId", "Shard");
+
+                    b.ToTable("NodeCounters");
                 });
 
             modelBuilder.Entity("JourneyWorker.Data.OutboxMessage", b =>

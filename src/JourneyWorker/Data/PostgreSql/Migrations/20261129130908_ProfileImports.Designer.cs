@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace JourneyWorker.Data.PostgreSql.Migrations
 {
     [DbContext(typeof(PostgreSqlJourneyDbContext))]
-    [Migration("20261129120305_ProfileImports")]
+    [Migration("20261129130908_ProfileImports")]
     partial class ProfileImports
     {
         /// <inheritdoc />
@@ -433,6 +433,58 @@ namespace JourneyWorker.Data.PostgreSql.Migrations
                         .IsUnique();
 
                     b.ToTable("MessageReactions");
+                });
+
+            modelBuilder.Entity("JourneyWorker.Data.NodeCounter", b =>
+                {
+                    b.Property<Guid>("VersionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("NodeId")
+                        .HasColumnType("text");
+
+                    b.Property<int>("Shard")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Active")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Conversions")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("EndedCompleted")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("EndedExited")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("EndedFailed")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Entered")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Exited")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Failed")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Skipped")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Succeeded")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("TimedOut")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Waiting")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("VersionId", "NodeId", "Shard");
+
+                    b.ToTable("NodeCounters");
                 });
 
             modelBuilder.Entity("JourneyWorker.Data.OutboxMessage", b =>

@@ -21,27 +21,22 @@ public sealed partial class ProfileImporter
             await WriteLinesAsync(lines, progress, cancellationToken);
             return;
         }
-        catch (DbException e)
+        catch (DbException e) when (!connections.IsEnvironmental(e))
         {
+            // A busy, full or unreachable database is no line's fault: that propagates (the import stops, answered 503).
             LogBatchRefused(logger, batch[0].Number, batch[^1].Number, e);
         }
 
-        DbException? last = null;
         foreach (var line in lines)
         {
             try
             {
                 await WriteLinesAsync([line], null, cancellationToken);
             }
-            catch (DbException e)
+            catch (DbException e) when (!connections.IsEnvironmental(e))
             {
-                (line.Profile, line.Error, last) = (null, $"Could not be stored: {e.Message}", e);
+                (line.Profile, line.Error) = (null, $"Could not be stored: {e.Message}");
             }
-        }
-        if (last is not null && lines.Count > 1 && lines.All(l => l.Error is not null))
-        {
-            // Not one line could be stored: the database, not the lines, is at fault; the import stops here.
-            throw last;
         }
         if (progress is not null)
         {

@@ -18,6 +18,7 @@ namespace JourneyWorker.Profiles;
 /// </summary>
 public sealed partial class ProfileImporter(
     JourneyDbContext db,
+    JourneyConnections connections,
     InstanceStore store,
     ProfileSql sql,
     AudienceMembership membership,

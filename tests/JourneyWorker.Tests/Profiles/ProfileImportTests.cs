@@ -136,6 +136,26 @@ public sealed class ProfileImportTests(JourneyWorkerApp app) : IClassFixture<Jou
     }
 
     [Fact]
+    public async Task A_batch_whose_every_line_the_database_refuses_reports_each_line_not_a_server_error()
+    {
+        // Every line is the client's fault (PostgreSQL refuses the NUL in jsonb): each is a failed line, the answer a 200.
+        var result = await ImportAsync([
+            """{"identities": {"crmId": "all-nul-1"}, "attributes": {"v": "a\u0000b"}}""",
+            """{"identities": {"crmId": "all-nul-2"}, "attributes": {"v": "c\u0000d"}}""",
+        ]);
+
+        if (TestProvider.IsPostgreSql)
+        {
+            Assert.Equal((0, 2), (result.Imported, result.Failed));
+            Assert.Equal([1L, 2L], result.Errors.Select(e => e.Line));
+        }
+        else
+        {
+            Assert.Equal((2, 0), (result.Imported, result.Failed));
+        }
+    }
+
+    [Fact]
     public async Task A_line_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_kept()
     {
         // PostgreSQL refuses a NUL character in a jsonb document (the profile's attributes are parsed into one); SQLite

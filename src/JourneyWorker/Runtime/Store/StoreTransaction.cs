@@ -100,6 +100,11 @@ public sealed partial class StoreTransaction(
     private static async Task ReadWaitingAsync(DbCommand command, List<WaitingInstance> found, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await ReadWaitingAsync(reader, found, cancellationToken);
+    }
+
+    private static async Task ReadWaitingAsync(DbDataReader reader, List<WaitingInstance> found, CancellationToken cancellationToken)
+    {
         while (await reader.ReadAsync(cancellationToken))
         {
             found.Add(new WaitingInstance(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),

@@ -65,7 +65,9 @@ public sealed partial class EventWriter(
         {
             throw new IntakeUnavailableException("The service is stopping; send the event again later.");
         }
-        return await pending.Done.Task.WaitAsync(cancellationToken);
+        // Once queued the event is stored whether or not its sender is still there, and the answer comes within a commit:
+        // no cancellation to register per request (a promise and a token registration each, on the hot path).
+        return await pending.Done.Task;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

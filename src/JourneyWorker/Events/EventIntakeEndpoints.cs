@@ -18,7 +18,8 @@ public static class EventIntakeEndpoints
         services.AddSingleton<EventSql>(sp => sp.GetRequiredService<JourneyConnections>().Provider == StorageProvider.PostgreSql
             ? new PostgreSqlEventSql()
             : new SqliteEventSql());
-        services.AddScoped<EventIntake>().AddSingleton<EventConfigCache>().AddSingleton<JourneyStarts>();
+        // EventIntake holds nothing per request: a singleton, not one made (and tracked by the request's scope) per event.
+        services.AddSingleton<EventIntake>().AddSingleton<EventConfigCache>().AddSingleton<JourneyStarts>();
         services.AddSingleton<EventWriter>().AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         return services;
     }

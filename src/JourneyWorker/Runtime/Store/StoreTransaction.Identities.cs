@@ -34,4 +34,13 @@ public sealed partial class StoreTransaction
         await ReadWaitingAsync(reader, found, cancellationToken);
         return found;
     }
+
+    private static async Task ReadWaitingAsync(DbDataReader reader, List<WaitingInstance> found, CancellationToken cancellationToken)
+    {
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found.Add(new WaitingInstance(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
+                reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        }
+    }
 }

@@ -103,15 +103,6 @@ public sealed partial class StoreTransaction(
         await ReadWaitingAsync(reader, found, cancellationToken);
     }
 
-    private static async Task ReadWaitingAsync(DbDataReader reader, List<WaitingInstance> found, CancellationToken cancellationToken)
-    {
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(new WaitingInstance(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
-                reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
-        }
-    }
-
     /// <summary>
     /// Moves on those of <paramref name="candidates"/> that still wait for <paramref name="waitingFor"/> to their
     /// node's next, keeping the event's payload as <c>events.&lt;name&gt;</c> when there is one, with a succeeded step

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using JourneyWorker.Data;
 using JourneyWorker.Runtime.Store;
 
@@ -19,6 +20,11 @@ public static partial class EventBatch
         {
             fresh = await configs.FreshAsync(tx.Db, command, cancellationToken);
         }
+        return Recheck(fresh, batch, answers);
+    }
+
+    private static List<PendingEvent> Recheck(ConfigSnapshot fresh, IReadOnlyList<PendingEvent> batch, (IntakeResult Answer, bool Stored)[] answers)
+    {
         var events = new List<PendingEvent>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
@@ -40,11 +46,7 @@ public static partial class EventBatch
     /// <summary>The profile behind every identity of the batch: one set-based lookup where the provider has one, else a prepared lookup per identity.</summary>
     private static async Task ResolveProfilesAsync(StoreTransaction tx, EventSql sql, List<PendingEvent> events, CancellationToken cancellationToken)
     {
-        var keys = events.SelectMany(e => e.Check.Identities)
-            .Where(i => i.Value is not null)
-            .Select(i => (i.Config.Namespace, Value: i.Value!))
-            .Distinct()
-            .ToList();
+        var keys = IdentityKeys(events);
         var found = new Dictionary<(string Namespace, string Value), long>(keys.Count);
         if (keys.Count > 0 && sql.ProfilesByIdentities is { } setBased)
         {
@@ -52,10 +54,7 @@ public static partial class EventBatch
             command.AddParameter("@namespaces", keys.Select(k => k.Namespace).ToArray());
             command.AddParameter("@values", keys.Select(k => k.Value).ToArray());
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                found[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
-            }
+            await ReadProfilesAsync(reader, found, cancellationToken);
         }
         else if (keys.Count > 0)
         {
@@ -76,6 +75,22 @@ public static partial class EventBatch
         foreach (var e in events)
         {
             e.Resolve(found);
+        }
+    }
+
+    private static List<(string Namespace, string Value)> IdentityKeys(IEnumerable<PendingEvent> events) =>
+        events.SelectMany(e => e.Check.Identities)
+            .Where(i => i.Value is not null)
+            .Select(i => (i.Config.Namespace, Value: i.Value!))
+            .Distinct()
+            .ToList();
+
+    /// <summary>Reads <see cref="EventSql.ProfilesByIdentities"/>'s rows.</summary>
+    private static async Task ReadProfilesAsync(DbDataReader reader, Dictionary<(string Namespace, string Value), long> found, CancellationToken cancellationToken)
+    {
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            found[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
         }
     }
 }

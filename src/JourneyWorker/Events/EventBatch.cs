@@ -26,9 +26,17 @@ public static partial class EventBatch
         CancellationToken cancellationToken)
     {
         var answers = new (IntakeResult Answer, bool Stored)[batch.Count];
-        var events = await RecheckAsync(tx, configs, batch, answers, cancellationToken);
-        await ResolveProfilesAsync(tx, sql, events, cancellationToken);
-        var written = await WriteCheckedAsync(tx, sql, starts, events, cancellationToken);
+        List<(EventAccepted Answer, bool Stored)> written;
+        if (await PreludeAsync(tx, sql, configs, starts, batch, answers, cancellationToken) is { } prelude)
+        {
+            written = await WriteCheckedAsync(tx, sql, starts, prelude.Events, prelude, cancellationToken);
+        }
+        else
+        {
+            var events = await RecheckAsync(tx, configs, batch, answers, cancellationToken);
+            await ResolveProfilesAsync(tx, sql, events, cancellationToken);
+            written = await WriteCheckedAsync(tx, sql, starts, events, null, cancellationToken);
+        }
         for (int i = 0, j = 0; i < batch.Count; i++)
         {
             if (answers[i].Answer is null)
@@ -41,7 +49,7 @@ public static partial class EventBatch
     }
 
     private static async Task<List<(EventAccepted Answer, bool Stored)>> WriteCheckedAsync(
-        StoreTransaction tx, EventSql sql, JourneyStarts starts, IReadOnlyList<PendingEvent> events, CancellationToken cancellationToken)
+        StoreTransaction tx, EventSql sql, JourneyStarts starts, IReadOnlyList<PendingEvent> events, Prelude? prelude, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
         {
@@ -63,9 +71,9 @@ public static partial class EventBatch
         var reasonValue = Typed(outcome.AddParameter("@reason", null), DbType.String);
         await outcome.PrepareAsync(cancellationToken);
 
-        var waiting = (await tx.FindWaitingForEventsAsync(
+        var waiting = (prelude?.Waiting ?? await tx.FindWaitingForEventsAsync(
             events.SelectMany(e => e.Profiles.Select(p => p.ProfileId)).Distinct().ToList(), cancellationToken)).ToLookup(w => w.ProfileId);
-        var journeyRoutes = await starts.GetAsync(tx, sql, cancellationToken);
+        var journeyRoutes = prelude?.Routes ?? await starts.GetAsync(tx, sql, cancellationToken);
         var journeys = journeyRoutes.Starts;
 
         // Most events route nowhere (nothing waits, no journey starts with them): their outcome is

@@ -42,6 +42,12 @@ public sealed class EventConfigCache(IServiceScopeFactory scopes, EventSql sql)
     {
         command.CommandText = sql.ConfigStamp;
         var stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return await AtStampAsync(db, stamp, cancellationToken);
+    }
+
+    /// <summary>The configurations as of <paramref name="stamp"/>, read in <paramref name="db"/>'s transaction: reloaded only when it moved.</summary>
+    public async Task<ConfigSnapshot> AtStampAsync(JourneyDbContext db, string stamp, CancellationToken cancellationToken)
+    {
         if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
         {
             return snapshot;

@@ -43,6 +43,11 @@ public sealed partial class EventWriter(
     private long _taken;
     private StoreSession? _session;
 
+    // The writer thread's wake-up (no spinning: see Block).
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private Action? _signalCache;
+    private Action _signal => _signalCache ??= _wake.Set;
+
     /// <summary>Events queued and not yet taken into a batch.</summary>
     public int Queued => _queue.Reader.Count;
 
@@ -60,7 +65,9 @@ public sealed partial class EventWriter(
         {
             throw new IntakeUnavailableException("The service is stopping; send the event again later.");
         }
-        return await pending.Done.Task.WaitAsync(cancellationToken);
+        // Once queued the event is stored whether or not its sender is still there, and the answer comes within a commit:
+        // no cancellation to register per request (a promise and a token registration each, on the hot path).
+        return await pending.Done.Task;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -87,17 +94,45 @@ public sealed partial class EventWriter(
     private void Run()
     {
         var batch = new List<PendingEvent>(_batchSize);
-        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        while (Block(_queue.Reader.WaitToReadAsync().AsTask()))
         {
             while (batch.Count < _batchSize && _queue.Reader.TryRead(out var pending))
             {
                 batch.Add(pending);
             }
             Interlocked.Add(ref _taken, batch.Count);
-            CommitAsync(batch).GetAwaiter().GetResult();
+            Block(CommitAsync(batch));
             batch.Clear();
         }
         DropSessionAsync().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="task"/> without spinning first, as Task.Wait does: on PostgreSQL every batch's I/O completes
+    /// on the thread pool, so the writer waits once per batch, and its spinning was a tenth of the process's busy samples
+    /// under load, taken from the two cores the requests need.
+    /// </summary>
+    private T Block<T>(Task<T> task)
+    {
+        Park(task);
+        return task.GetAwaiter().GetResult();
+    }
+
+    private void Block(Task task)
+    {
+        Park(task);
+        task.GetAwaiter().GetResult();
+    }
+
+    private void Park(Task task)
+    {
+        if (task.IsCompleted)
+        {
+            return;
+        }
+        _wake.Reset();
+        task.GetAwaiter().UnsafeOnCompleted(_signal);
+        _wake.Wait();
     }
 
     private async Task CommitAsync(List<PendingEvent> batch)
@@ -152,7 +187,11 @@ public sealed partial class EventWriter(
             throw;
         }
 
+        // Counted once per batch (a tagged measurement per event was a visible share of the writer's CPU), and before any
+        // answer is released, so that a client that got its 202 finds its event in the metrics.
         var stored = 0;
+        var (resumed, admitted) = (0, 0);
+        var matched = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < batch.Count; i++)
         {
             if (answers[i].Stored)
@@ -161,13 +200,21 @@ public sealed partial class EventWriter(
                 var e = batch[i];
                 foreach (var name in e.Matched)
                 {
-                    telemetry.EventMatched(name);
+                    matched[name] = matched.GetValueOrDefault(name) + 1;
                 }
-                telemetry.EventsRouted(e.Resumed, e.Admitted);
+                (resumed, admitted) = (resumed + e.Resumed, admitted + e.Admitted);
             }
+        }
+        foreach (var (name, count) in matched)
+        {
+            telemetry.EventMatched(name, count);
+        }
+        telemetry.EventsRouted(resumed, admitted);
+        telemetry.EventsReceived(stored);
+        for (var i = 0; i < batch.Count; i++)
+        {
             batch[i].Done.TrySetResult(answers[i].Answer);
         }
-        telemetry.EventsReceived(stored);
     }
 
     /// <summary>

@@ -42,6 +42,14 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
     public async Task<JourneyRoutes> GetAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken) =>
         (await SnapshotAsync(tx, sql, cancellationToken)).Routes;
 
+    /// <summary>The routes as of <paramref name="stamp"/> (<see cref="EventSql.StartsStamp"/>, read by the caller in <paramref name="tx"/>).</summary>
+    public async Task<JourneyRoutes> AtStampAsync(StoreTransaction tx, string stamp, CancellationToken cancellationToken) =>
+        (await AtStampCoreAsync(tx, stamp, cancellationToken)).Routes;
+
+    /// <summary>Adds <see cref="EventSql.StartsStamp"/> with its parameters to a batch, for <see cref="AtStampAsync"/>.</summary>
+    public static void AddStamp(System.Data.Common.DbBatch batch, EventSql sql) =>
+        batch.Add(sql.StartsStamp, ("@live", JourneyStatus.Live), ("@closed", JourneyStatus.Closed), ("@draft", JourneyStatus.Draft));
+
     /// <summary>The qualification entries of live and test-mode versions by audience: its keys are the audiences whose membership is tracked.</summary>
     public async Task<ILookup<Guid, QualificationStart>> QualificationsAsync(StoreTransaction tx, EventSql sql, CancellationToken cancellationToken) =>
         (await SnapshotAsync(tx, sql, cancellationToken)).Qualifications;
@@ -57,6 +65,11 @@ public sealed class JourneyStarts(JourneyCatalog catalog)
             command.AddParameter("@draft", JourneyStatus.Draft);
             stamp = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
         }
+        return await AtStampCoreAsync(tx, stamp, cancellationToken);
+    }
+
+    private async Task<Snapshot> AtStampCoreAsync(StoreTransaction tx, string stamp, CancellationToken cancellationToken)
+    {
         var db = tx.Db;
         if (_snapshot is { } snapshot && snapshot.Stamp == stamp)
         {

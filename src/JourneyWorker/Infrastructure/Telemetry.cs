@@ -72,7 +72,7 @@ public sealed class JourneyTelemetry
         }
     }
 
-    public void EventMatched(string eventName) => _eventsMatched.Add(1, new KeyValuePair<string, object?>("event", eventName));
+    public void EventMatched(string eventName, int count = 1) => _eventsMatched.Add(count, new KeyValuePair<string, object?>("event", eventName));
 
     public void EventsRouted(int resumed, int admitted)
     {

@@ -98,6 +98,53 @@ public sealed class EventIntakeTests
     }
 
     [Fact]
+    public Task A_configuration_changed_while_its_events_were_queued_routes_them_by_its_new_identity() => ChangedConfigurationAsync(null);
+
+    /// <summary>
+    /// On PostgreSQL a batch reads its identities' profiles, locks and waits in one round trip, for the identities the
+    /// requests found; the configuration changed before the commit names other ones, which must be read and locked too.
+    /// </summary>
+    [Fact]
+    public async Task A_configuration_changed_while_its_events_were_queued_routes_them_by_its_new_identity_on_PostgreSQL()
+    {
+        await using var pg = await PostgreSqlDatabase.CreateAsync(Ct);
+        await ChangedConfigurationAsync(pg);
+    }
+
+    private static async Task ChangedConfigurationAsync(PostgreSqlDatabase? pg)
+    {
+        const int People = 3;
+        await using var h = await EngineHarness.StartAsync(Ct, configure: On(pg));
+        var created = JsonNode.Parse(await h.PostJsonAsync("/api/event-configs", ConfigBy("email"), Ct, 201))!;
+        var (waitJourney, _) = await StartReadAudienceAsync(h, People, "e", "", EventWait, Mail("thanks"), Mail("late"));
+        await h.DrainAsync(Ct);
+        // Under the configuration the requests see, each event names a profile nobody has; under the new one, profile n.
+        static string Event(int n) => $$"""{"kind": "purchase", "email": "nobody-{{n}}@example.com", "buyer": "{{Email(n)}}"}""";
+
+        var posts = await WhileHeldAsync(h, People, () => Enumerable.Range(1, People).Select(n => Post(h, Event(n))).ToList(), beforeReleaseAsync: async () =>
+        {
+            h.Advance(TimeSpan.FromSeconds(1)); // the configurations' stamp is their latest update
+            var response = await h.Client.PutAsync($"/api/event-configs/{created["id"]}", new StringContent(ConfigBy("buyer"), Encoding.UTF8, "application/json"), Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        });
+
+        var answers = await Task.WhenAll(posts.Select(AcceptedAsync));
+        Assert.All(answers, a => Assert.Equal((1, null), (a["routed"]!.GetValue<int>(), a["reason"]?.GetValue<string>())));
+        var instances = await InstancesAsync(h, waitJourney);
+        Assert.All(instances, i => Assert.Equal((InstanceStatus.Active, "thanks"), (i.Status, i.NodeId)));
+        await using var db = h.App.Db();
+        var stored = await db.StoredEvents.AsNoTracking().Where(e => e.Matched != "[]").ToDictionaryAsync(e => e.Id, Ct);
+        for (var n = 1; n <= People; n++)
+        {
+            Assert.Equal(instances[n - 1].ProfileId, stored[answers[n - 1]["id"]!.GetValue<Guid>()].ProfileId);
+        }
+    }
+
+    private static string ConfigBy(string identifier) => $$"""
+        {"name": "purchase", "idType": "ruleBased", "condition": "kind = \"purchase\"", "namespace": "email", "profileIdentifier": "{{identifier}}"}
+        """;
+
+    [Fact]
     public async Task The_202_comes_only_after_the_commit()
     {
         await using var h = await EngineHarness.StartAsync(Ct);
@@ -240,7 +287,7 @@ public sealed class EventIntakeTests
     /// event that matches no configuration keeps the writer busy (waiting for the gate) meanwhile.
     /// </summary>
     private static async Task<List<Task<HttpResponseMessage>>> WhileHeldAsync(
-        EngineHarness h, int count, Func<List<Task<HttpResponseMessage>>> send, Action? beforeRelease = null)
+        EngineHarness h, int count, Func<List<Task<HttpResponseMessage>>> send, Action? beforeRelease = null, Func<Task>? beforeReleaseAsync = null)
     {
         var gate = h.App.Services.GetRequiredService<WriteGate>();
         var writer = h.App.Services.GetRequiredService<EventWriter>();
@@ -253,6 +300,10 @@ public sealed class EventIntakeTests
         var posts = send();
         await PollAsync(() => writer.Queued == count, $"{count} events to be queued");
         beforeRelease?.Invoke();
+        if (beforeReleaseAsync is not null)
+        {
+            await beforeReleaseAsync();
+        }
         release.SetResult();
         await holding;
         await AcceptedAsync(blocker);

@@ -37,6 +37,13 @@ public abstract partial class InstanceSql
     public virtual string? LockWaits => null;
 
     /// <summary>
+    /// <see cref="LockWaits"/> and <see cref="WaitingForEvents"/> for the profiles behind identities (@namespaces, @values:
+    /// parallel text arrays) instead of profile ids, so that an intake batch sends them with its identity lookup in one
+    /// round trip (<see cref="StoreTransaction.AddIdentityWaits"/>); null where statements are not batched.
+    /// </summary>
+    public virtual (string Lock, string Waiting)? IdentityWaits => null;
+
+    /// <summary>
     /// A read before the claim, or null to claim straight away. On SQLite it spares an idle poll the write lock and its
     /// place in the write gate.
     /// </summary>

@@ -138,6 +138,25 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
         RETURNING "NextSeq" - 1
         """;
 
+    /// <summary>
+    /// The identities' profiles are looked up once (the ARRAY sub-select runs before the scan), so the waits are read by the
+    /// same per-profile index seek as <see cref="WaitingForEvents"/>; the locks in the order of <see cref="LockWaits"/>.
+    /// </summary>
+    public override (string Lock, string Waiting)? IdentityWaits => (
+        $"""
+        SELECT count(pg_advisory_xact_lock(@profileClass, "k"."k")) FROM (
+            SELECT DISTINCT CAST(i."ProfileId" % 2147483647 AS integer) AS "k" FROM {Identities} ORDER BY 1) AS "k"
+        """,
+        $"""
+        SELECT "Id", "ProfileId", "WaitingFor", "JourneyVersionId", "NodeId" FROM "JourneyInstances"
+        WHERE "ProfileId" = ANY(ARRAY(SELECT i."ProfileId" FROM {Identities})) AND "Status" = @waiting AND "WaitingFor" LIKE @eventPrefix
+        """);
+
+    private const string Identities = """
+        unnest(CAST(@namespaces AS text[]), CAST(@values AS text[])) AS n("Namespace", "Value")
+        JOIN "ProfileIdentities" i ON i."Namespace" = n."Namespace" AND i."Value" = n."Value"
+        """;
+
     /// <summary>Instances of these profiles waiting for any event: the (ProfileId, WaitingFor) index once per profile.</summary>
     public override string WaitingForEvents => """
         SELECT "Id", "ProfileId", "WaitingFor", "JourneyVersionId", "NodeId" FROM "JourneyInstances"

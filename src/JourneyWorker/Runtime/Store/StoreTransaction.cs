@@ -100,11 +100,7 @@ public sealed partial class StoreTransaction(
     private static async Task ReadWaitingAsync(DbCommand command, List<WaitingInstance> found, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            found.Add(new WaitingInstance(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
-                reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
-        }
+        await ReadWaitingAsync(reader, found, cancellationToken);
     }
 
     /// <summary>

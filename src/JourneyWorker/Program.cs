@@ -11,6 +11,7 @@ using JourneyWorker.Journeys;
 using JourneyWorker.Profiles;
 using JourneyWorker.Rules;
 using JourneyWorker.Runtime;
+using JourneyWorker.Simulation;
 using JourneyWorker.Tracking;
 
 if (HealthProbe.IsRequested(args))
@@ -46,6 +47,11 @@ if (ValidateCommand.IsRequested(args))
 if (ImportCommand.IsRequested(args))
 {
     return await ImportCommand.RunAsync(args);
+}
+
+if (SimulateCommand.IsRequested(args))
+{
+    return await SimulateCommand.RunAsync(args);
 }
 
 if (DkimKeygenCommand.IsRequested(args))
@@ -95,6 +101,7 @@ app.MapImports();
 app.MapAudiences();
 app.MapEventConfigs();
 app.MapJourneys();
+app.MapSimulation();
 app.MapFrequencyRules();
 app.MapEventIntake();
 app.MapTracking();

@@ -25,7 +25,11 @@ public sealed partial class InstanceRunner(
     IOptions<RuntimeOptions> options,
     ILogger<InstanceRunner> logger)
 {
-    private const int MaxStepsPerRun = 200;
+    // What each node does is decided in memory by the stepper (which the simulation shares); this class loads, writes and sends.
+    private readonly NodeStepper _stepper = new(dispatcher, templates, zones);
+
+    /// <summary>A stable number in [0, 100) per journey, profile and node (see <see cref="NodeStepper.PercentBucket"/>).</summary>
+    public static double PercentBucket(Guid journeyId, long profileId, string nodeId) => NodeStepper.PercentBucket(journeyId, profileId, nodeId);
 
     /// <summary>Runs one claimed instance (a batch of one).</summary>
     public Task<int> RunAsync(long instanceId, string owner, CancellationToken cancellationToken) =>
@@ -84,10 +88,7 @@ public sealed partial class InstanceRunner(
         var held = new StrongBox<long>(runs.Count == 0 ? long.MinValue : runs.Min(r => r.Instance.LeaseUntil ?? long.MinValue));
         // A send a frequency rule caps at its checkpoint is skipped there, and its run moves on at once.
         var caps = batch.Caps.Count == 0 ? null : new CapCheck(batch.Caps, (run, rule) => Guarded(run, () =>
-        {
-            dispatcher.Capped(run, rule.ToString());
-            Advance(run, batch.SuppressedAddresses);
-        }));
+            _stepper.Capped(run, rule.ToString(), batch.SuppressedAddresses)));
         async Task WriteAsync(IReadOnlyCollection<InstanceRun> toWrite)
         {
             var until = time.GetUtcNow().ToUnixTimeMilliseconds() + lease;
@@ -122,13 +123,7 @@ public sealed partial class InstanceRunner(
                     run.Lost = true;
                     continue;
                 }
-                Guarded(run, () =>
-                {
-                    if (dispatcher.Complete(run, result) == Flow.Continue)
-                    {
-                        Advance(run, batch.SuppressedAddresses);
-                    }
-                });
+                Guarded(run, () => _stepper.Sent(run, result, batch.SuppressedAddresses));
             }
             done = ready;
             ready = Ready(toWrite);
@@ -205,42 +200,17 @@ public sealed partial class InstanceRunner(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogInstanceFailed(logger, e, run.Instance.Id);
-            run.PendingSend = null;
-            run.ReactionCheck = null;
-            run.Step(run.Instance.NodeId ?? "-", StepOutcome.Failed, $"Internal error: {e.GetType().Name}: {e.Message}");
-            run.End(InstanceStatus.Failed, "internalError");
+            NodeStepper.FailInternally(run, e);
         }
     }
 
     private void Start(InstanceRun run, IReadOnlyDictionary<string, string> suppressed)
     {
-        var instance = run.Instance;
-        if (instance.DueAt is { } due)
+        if (run.Instance.DueAt is { } due)
         {
             telemetry.TimerLateness(run.Now - DateTimeOffset.FromUnixTimeMilliseconds(due));
         }
-
-        if (run.Journey is null || run.Journey.Version.Status == JourneyStatus.Stopped)
-        {
-            run.End(InstanceStatus.Exited, "journeyStopped");
-        }
-        else if (run.NowMs >= instance.DeadlineAt)
-        {
-            run.Step(instance.NodeId ?? "-", StepOutcome.Exited, "The journey timeout was reached.");
-            run.End(InstanceStatus.Exited, "journeyTimeout");
-        }
-        else if (run.Profile is null)
-        {
-            run.End(InstanceStatus.Exited, "profileDeleted");
-        }
-        else
-        {
-            if (instance.Status == InstanceStatus.Waiting)
-            {
-                WakeUp(run);
-            }
-            Advance(run, suppressed);
-        }
+        _stepper.Start(run, suppressed);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {InstanceId}: lease lost before commit (taken over, or too close to its end to send); another worker takes it on")]

@@ -7,10 +7,10 @@ using JourneyWorker.Runtime.Store;
 namespace JourneyWorker.Runtime;
 
 /// <summary>What each node type does to a run, in memory; the batch writes the result.</summary>
-public sealed partial class InstanceRunner
+public sealed partial class NodeStepper
 {
     /// <summary>A waiting instance came due: its wait elapsed or its event/reaction timed out.</summary>
-    private static void WakeUp(InstanceRun run)
+    public static void WakeUp(InstanceRun run)
     {
         var instance = run.Instance;
         var node = instance.NodeId is null ? null : run.Journey!.Nodes.GetValueOrDefault(instance.NodeId);
@@ -39,7 +39,7 @@ public sealed partial class InstanceRunner
     }
 
     /// <summary>Moves the run on until it waits, ends or has a message to send.</summary>
-    private void Advance(InstanceRun run, IReadOnlyDictionary<string, string> suppressed)
+    public void Advance(InstanceRun run, IReadOnlyDictionary<string, string> suppressed)
     {
         var instance = run.Instance;
         var journey = run.Journey!;

@@ -7,7 +7,7 @@ using JourneyWorker.Profiles;
 namespace JourneyWorker.Runtime;
 
 /// <summary>The nodes that act on the profile instead of messaging it: updateProfile and jump.</summary>
-public sealed partial class InstanceRunner
+public sealed partial class NodeStepper
 {
     /// <summary>The longest value (as JSON) one updateProfile entry may write: an imported profile line's size.</summary>
     public const int MaxAttributeValueLength = 64 * 1024;

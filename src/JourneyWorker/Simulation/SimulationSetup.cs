@@ -78,23 +78,25 @@ public static class SimulationSetup
             return [.. list.Take(limit).Select((node, i) => ToProfile(node!.Deserialize<ProfileRequest>(JsonSerializerOptions.Web)!, i + 1, now))];
         }
 
+        // "test": the test profiles the journey's entry takes in test mode (its audience's, when it reads one).
+        var testOnly = requested?.GetValue<string>() == SimulationRequestValidator.Test;
+        var audienceId = journey.Start is { Type: NodeTypes.ReadAudience or NodeTypes.AudienceQualification, Audience: { } a } && Guid.TryParse(a, out var id) ? id : (Guid?)null;
+        var audience = audienceId is null ? null : await db.Audiences.AsNoTracking().FirstOrDefaultAsync(x => x.Id == audienceId, cancellationToken);
         List<long> ids;
-        if (requested?.GetValue<string>() == SimulationRequestValidator.Test)
+        if (audience is not null)
+        {
+            ids = await AudienceQuery.ReadIdsAsync(db, audience.Rule, 0, limit, testOnly, now, cancellationToken);
+        }
+        else if (testOnly && audienceId is null)
         {
             ids = await db.Profiles.AsNoTracking().Where(p => p.IsTest).OrderBy(p => p.Id).Select(p => p.Id).Take(limit).ToListAsync(cancellationToken);
         }
         else
         {
-            var audienceId = journey.Start is { Type: NodeTypes.ReadAudience or NodeTypes.AudienceQualification, Audience: { } a } && Guid.TryParse(a, out var id) ? id : (Guid?)null;
-            var audience = audienceId is null ? null : await db.Audiences.AsNoTracking().FirstOrDefaultAsync(x => x.Id == audienceId, cancellationToken);
-            if (audience is null)
-            {
-                errors["profiles"] = [audienceId is null
-                    ? "The journey does not start by reading an audience: simulate it with \"profiles\": \"test\" or a list of profiles."
-                    : $"The journey's audience {audienceId} does not exist."];
-                return null;
-            }
-            ids = await AudienceQuery.ReadIdsAsync(db, audience.Rule, 0, limit, testOnly: false, now, cancellationToken);
+            errors["profiles"] = [audienceId is null
+                ? "The journey does not start by reading an audience: simulate it with \"profiles\": \"test\" or a list of profiles."
+                : $"The journey's audience {audienceId} does not exist."];
+            return null;
         }
 
         var profiles = new List<Profile>(ids.Count);

@@ -48,5 +48,30 @@ public static partial class ApiExamples
                {"seq": 6, "node": "opened", "outcome": "succeeded", "at": "2026-03-01T09:02:40Z", "detail": "emailOpened on first"},
                {"seq": 7, "node": "purchase", "outcome": "entered", "at": "2026-03-01T09:02:41Z"}]}
             """;
+
+        public const string SimulationRequest = """
+            {"profiles": "audience", "limit": 10000, "horizon": "P91D", "seed": 1,
+             "reactions": {"emailOpened": 0.3, "emailClicked": 0.1, "pushOpened": 0.2},
+             "events": [{"at": "P2D", "profile": "*", "share": 0.5,
+                         "payload": {"purchaseMessage": "thank you", "customerEmail": "ann@example.com", "productName": "Shoes"}}]}
+            """;
+
+        public const string SimulationResponse = """
+            {"nodes": {
+               "read": {"entered": 5473, "succeeded": 5473, "failed": 0, "timedOut": 0, "skipped": 0},
+               "first": {"entered": 5473, "succeeded": 5473, "failed": 0, "timedOut": 0, "skipped": 0},
+               "opened": {"entered": 5473, "succeeded": 1639, "failed": 0, "timedOut": 3834, "skipped": 0},
+               "followUp": {"entered": 3834, "succeeded": 3834, "failed": 0, "timedOut": 0, "skipped": 0},
+               "purchase": {"entered": 1639, "succeeded": 823, "failed": 0, "timedOut": 0, "skipped": 0},
+               "thanks": {"entered": 823, "succeeded": 823, "failed": 0, "timedOut": 0, "skipped": 0}},
+             "paths": [{"nodes": ["read", "first", "opened", "followUp"], "profiles": 3834},
+                       {"nodes": ["read", "first", "opened", "purchase", "thanks"], "profiles": 823},
+                       {"nodes": ["read", "first", "opened", "purchase"], "profiles": 816}],
+             "messages": {"email": 9307, "push": 823, "webhook": 0},
+             "byDay": [{"day": 0, "email": 5473, "push": 0}, {"day": 1, "email": 3834, "push": 0}, {"day": 2, "email": 0, "push": 823}],
+             "waitingAtHorizon": 816, "profiles": 5473,
+             "frequencyCaps": [{"rule": "frequency cap email 3 per P7D", "skipped": 0}],
+             "sendWindows": []}
+            """;
     }
 }

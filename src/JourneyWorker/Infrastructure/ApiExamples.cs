@@ -115,6 +115,7 @@ public static partial class ApiExamples
         ["GetJourneyReport"] = new(null, Journey.Report),
         ["ListJourneyInstances"] = new(null, $"[{Journey.Instance}]"),
         ["GetInstance"] = new(null, Journey.Instance),
+        ["SimulateJourney"] = new(Journey.SimulationRequest, Journey.SimulationResponse),
 
         ["GetFrequencyRules"] = new(null, FrequencyRules),
         ["PutFrequencyRules"] = new(FrequencyRules, FrequencyRules),

@@ -19,6 +19,8 @@ public static class BenchProgram
               timers          N waiting timers (1,000,000, all due over 60 s; quick 50,000, 5,000 due over 10 s):
                               lateness p50/p99, idle CPU with the poller running, peak RSS
               preview         audience count + 20-profile sample on 100,000 and 1,000,000 profiles (quick: 100,000)
+              simulate        POST /api/journeys/{id}/simulate of the seed journey for 10,000 audience members over 91 days
+                              (quick 2,000): the whole request, against the goal of 10 s
               import          POST /api/profiles/import of 1,000,000 new profiles (quick 10,000), then the first 50,000
                               (quick 1,000) again unchanged: with one live audienceQualification journey vs without,
                               and without it vs a raw insert of the same rows (prepared INSERT; PostgreSQL: binary COPY)
@@ -62,8 +64,8 @@ public static class BenchProgram
                 case "--provider" when i + 1 < args.Length && args[i + 1] is BenchTarget.Sqlite or BenchTarget.PostgreSql: provider = args[++i]; break;
                 case "--postgres" when i + 1 < args.Length: server = args[++i]; break;
                 case "--workers" when i + 1 < args.Length && args[i + 1] is "1" or "2": workers = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
-                case "all": scenarios.AddRange(["audience-entry", "intake", "timers", "preview", "import", "report"]); break;
-                case "audience-entry" or "intake" or "timers" or "preview" or "import" or "report": scenarios.Add(args[i]); break;
+                case "all": scenarios.AddRange(["audience-entry", "intake", "timers", "preview", "import", "report", "simulate"]); break;
+                case "audience-entry" or "intake" or "timers" or "preview" or "import" or "report" or "simulate": scenarios.Add(args[i]); break;
                 default:
                     Console.Error.WriteLine(Usage);
                     return args[i] is "-h" or "--help" ? 0 : 2;
@@ -122,6 +124,7 @@ public static class BenchProgram
                         "audience-entry" => AudienceEntryScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
                         "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), target, database, report, cancel.Token),
                         "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
+                        "simulate" => SimulateScenario.RunAsync(folder, quick ? 2_000 : 10_000, database, report, cancel.Token),
                         "import" => ImportScenario.RunAsync(folder, quick ? 10_000 : 1_000_000, quick ? 1_000 : 50_000, target, database, report, cancel.Token),
                         "report" => ReportScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, database, report, cancel.Token),
                         _ => PreviewScenario.RunAsync(folder, quick ? [100_000] : [100_000, 1_000_000], database, report, cancel.Token),

@@ -1,17 +1,13 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using JourneyWorker.Channels;
 using JourneyWorker.Channels.Webhooks;
 using JourneyWorker.Data;
-using JourneyWorker.Deliverability;
 using JourneyWorker.Events;
 using JourneyWorker.Journeys;
 using JourneyWorker.Journeys.Model;
 using JourneyWorker.Profiles;
 using JourneyWorker.Runtime;
 using JourneyWorker.Simulation;
-using JourneyWorker.Tracking;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -280,24 +276,5 @@ public static class SimulateCommand
         }
         await db.SaveChangesAsync(cancellationToken);
         return journeyId;
-    }
-}
-
-/// <summary>The services a simulation needs, from the service's configuration, for a command that runs no server.</summary>
-internal static class SimulationHost
-{
-    public static IHost Build(string[] args)
-    {
-        var builder = Host.CreateApplicationBuilder(args);
-        // Tracking tokens are never handed out by a simulation: a throwaway key keeps the command from making a key file.
-        builder.Configuration.AddInMemoryCollection([new("Tracking:SigningKey", Convert.ToHexString(RandomNumberGenerator.GetBytes(32)))]);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddJourneyDatabase();
-        builder.Services.AddChannels();
-        builder.Services.AddTracking();
-        builder.Services.AddDeliverability();
-        builder.Services.AddJourneys();
-        builder.Services.AddSingleton<ProfileTimeZones>();
-        return builder.Build();
     }
 }

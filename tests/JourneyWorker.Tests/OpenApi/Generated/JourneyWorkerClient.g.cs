@@ -3829,6 +3829,184 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         }
 
         /// <summary>
+        /// Simulate a journey on a virtual clock
+        /// </summary>
+        /// <remarks>
+        /// Runs the journey's current version (its draft if it has one) with the engine's own node logic for `profiles`
+        /// <br/>(`audience`: the journey's Read Audience, the default; `test`: the test profiles; or a list of profiles), at most
+        /// <br/>`limit` (default 10,000), over `horizon` (default the journey timeout, at most P366D) on a virtual clock, with
+        /// <br/>scripted `events` (`at` after the start, for one profile or `*` with a `share`) and seeded `reactions` (the share
+        /// <br/>of recipients who open or click; the same `seed` gives the same run). Sends nothing and writes nothing: messages
+        /// <br/>are counted (checked against the frequency rules and send windows as a live send would be), webhook calls count
+        /// <br/>as answered 2xx without a body. Answers per-node counts, the distinct paths, messages per channel and per day,
+        /// <br/>the instances still running at the horizon, and the frequency caps and send windows applied.
+        /// </remarks>
+        /// <param name="id">The journey's id.</param>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<SimulationResponse> SimulateJourneyAsync(System.Guid id, SimulationRequest body)
+        {
+            return SimulateJourneyAsync(id, body, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// Simulate a journey on a virtual clock
+        /// </summary>
+        /// <remarks>
+        /// Runs the journey's current version (its draft if it has one) with the engine's own node logic for `profiles`
+        /// <br/>(`audience`: the journey's Read Audience, the default; `test`: the test profiles; or a list of profiles), at most
+        /// <br/>`limit` (default 10,000), over `horizon` (default the journey timeout, at most P366D) on a virtual clock, with
+        /// <br/>scripted `events` (`at` after the start, for one profile or `*` with a `share`) and seeded `reactions` (the share
+        /// <br/>of recipients who open or click; the same `seed` gives the same run). Sends nothing and writes nothing: messages
+        /// <br/>are counted (checked against the frequency rules and send windows as a live send would be), webhook calls count
+        /// <br/>as answered 2xx without a body. Answers per-node counts, the distinct paths, messages per channel and per day,
+        /// <br/>the instances still running at the horizon, and the frequency caps and send windows applied.
+        /// </remarks>
+        /// <param name="id">The journey's id.</param>
+        /// <returns>OK</returns>
+        /// <exception cref="JourneyWorkerApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<SimulationResponse> SimulateJourneyAsync(System.Guid id, SimulationRequest body, System.Threading.CancellationToken cancellationToken)
+        {
+            if (id == null)
+                throw new System.ArgumentNullException("id");
+
+            if (body == null)
+                throw new System.ArgumentNullException("body");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    var json_ = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerSettings);
+                    var content_ = new System.Net.Http.ByteArrayContent(json_);
+                    content_.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json");
+                    request_.Content = content_;
+                    request_.Method = new System.Net.Http.HttpMethod("POST");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                
+                    // Operation Path: "api/journeys/{id}/simulate"
+                    urlBuilder_.Append("api/journeys/");
+                    urlBuilder_.Append(System.Uri.EscapeDataString(ConvertToString(id, System.Globalization.CultureInfo.InvariantCulture)));
+                    urlBuilder_.Append("/simulate");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<SimulationResponse>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<HttpValidationProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<HttpValidationProblemDetails>("A share outside 0..1, a horizon that is not a duration up to P366D, a profile that is not valid, an event for a profile not simulated or matching no event configuration, or a journey that reads no audience for \"audience\".", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The X-Api-Key header is missing, or does not hold a key that is valid for this route.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 404)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("No journey has this id.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 413)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The body is larger than this route accepts (4 MiB for admin routes, 64 KiB for an event, `Import:MaxBytes` for an import).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 415)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The body is not JSON: send it with `Content-Type: application/json`.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 422)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new JourneyWorkerApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new JourneyWorkerApiException<ProblemDetails>("The journey is not valid; the problem lists its errors and warnings.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new JourneyWorkerApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
         /// Follow a long import
         /// </summary>
         /// <remarks>
@@ -6366,6 +6544,199 @@ namespace JourneyWorker.Tests.OpenApi.Generated
         [System.Text.Json.Serialization.JsonPropertyName("rules")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.List<FrequencyRuleResponse> Rules { get; set; } = new System.Collections.Generic.List<FrequencyRuleResponse>();
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ScriptedEvent
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("at")]
+        public string? At { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("profile")]
+        public string? Profile { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("share")]
+        public double? Share { get; set; } = default!;
+
+        /// <summary>
+        /// Any JSON object.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("payload")]
+        public System.Collections.Generic.Dictionary<string, object>? Payload { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulatedCap
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("rule")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Rule { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("skipped")]
+        public int Skipped { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulatedDay
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("day")]
+        public int Day { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("email")]
+        public int Email { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("push")]
+        public int Push { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulatedMessages
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("email")]
+        public int Email { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("push")]
+        public int Push { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("webhook")]
+        public int Webhook { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulatedNode
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("entered")]
+        public int Entered { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("succeeded")]
+        public int Succeeded { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("failed")]
+        public int Failed { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("timedOut")]
+        public int TimedOut { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("skipped")]
+        public int Skipped { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulatedPath
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("nodes")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.List<string> Nodes { get; set; } = new System.Collections.Generic.List<string>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("profiles")]
+        public int Profiles { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulatedWindow
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("node")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Node { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("window")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Window { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("deferred")]
+        public int Deferred { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulationReactions
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("emailOpened")]
+        public double? EmailOpened { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("emailClicked")]
+        public double? EmailClicked { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("pushOpened")]
+        public double? PushOpened { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulationRequest
+    {
+
+        /// <summary>
+        /// Any JSON value.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("profiles")]
+        public object? Profiles { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("limit")]
+        public int? Limit { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("horizon")]
+        public string? Horizon { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("seed")]
+        public int? Seed { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("reactions")]
+        public SimulationReactions? Reactions { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("events")]
+        public System.Collections.Generic.List<ScriptedEvent>? Events { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SimulationResponse
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("nodes")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.Dictionary<string, SimulatedNode> Nodes { get; set; } = new System.Collections.Generic.Dictionary<string, SimulatedNode>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("paths")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.List<SimulatedPath> Paths { get; set; } = new System.Collections.Generic.List<SimulatedPath>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("messages")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public SimulatedMessages Messages { get; set; } = new SimulatedMessages();
+
+        [System.Text.Json.Serialization.JsonPropertyName("byDay")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.List<SimulatedDay> ByDay { get; set; } = new System.Collections.Generic.List<SimulatedDay>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("waitingAtHorizon")]
+        public int WaitingAtHorizon { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("profiles")]
+        public int Profiles { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("frequencyCaps")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.List<SimulatedCap> FrequencyCaps { get; set; } = new System.Collections.Generic.List<SimulatedCap>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("sendWindows")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.List<SimulatedWindow> SendWindows { get; set; } = new System.Collections.Generic.List<SimulatedWindow>();
 
     }
 

@@ -27,24 +27,7 @@ public static class OfflineValidation
         await using var db = new JourneyDbContext(new DbContextOptionsBuilder<JourneyDbContext>().UseSqlite(connection).Options);
         await db.Database.EnsureCreatedAsync(cancellationToken);
 
-        var audiences = new Dictionary<string, Guid>(StringComparer.Ordinal);
-        foreach (var (_, audience) in folder.Audiences.Where(a => !string.IsNullOrWhiteSpace(a.Definition.Name)))
-        {
-            var id = audiences[audience.Name!.Trim()] = Guid.CreateVersion7();
-            db.Audiences.Add(new Audience { Id = id, Name = audience.Name.Trim(), Rule = audience.Rule ?? "" });
-        }
-        foreach (var (_, config) in folder.EventConfigs.Where(c => !string.IsNullOrEmpty(c.Definition.Name)))
-        {
-            db.EventConfigs.Add(new EventConfig
-            {
-                Id = Guid.CreateVersion7(),
-                Name = config.Name!,
-                IdType = config.IdType ?? "",
-                Condition = config.Condition,
-                Namespace = config.Namespace ?? "",
-                ProfileIdentifier = config.ProfileIdentifier ?? "",
-            });
-        }
+        var audiences = AddAudiencesAndEventConfigs(db, folder);
 
         var journeys = folder.Journeys.Where(j => !string.IsNullOrEmpty(j.Definition.Name))
             .ToDictionary(j => j.Definition.Name!, _ => Guid.CreateVersion7(), StringComparer.Ordinal);
@@ -81,5 +64,37 @@ public static class OfflineValidation
             problems.AddRange(result.Warnings.Select(w => new DefinitionProblem(file, w.Node ?? "journey", w.Code, w.Message, IsWarning: true)));
         }
         return problems;
+    }
+
+    /// <summary>
+    /// Adds the folder's named audiences and event configurations to <paramref name="db"/> (not saved) under new ids;
+    /// returns the audiences' ids by name, for the journeys that name them. An event configuration's fields are kept
+    /// when every one is complete (a folder that still has errors gets none: nothing offline reads them then).
+    /// </summary>
+    public static Dictionary<string, Guid> AddAudiencesAndEventConfigs(JourneyDbContext db, DefinitionFolder folder)
+    {
+        var audiences = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        foreach (var (_, audience) in folder.Audiences.Where(a => !string.IsNullOrWhiteSpace(a.Definition.Name)))
+        {
+            var id = audiences[audience.Name!.Trim()] = Guid.CreateVersion7();
+            db.Audiences.Add(new Audience { Id = id, Name = audience.Name.Trim(), Rule = audience.Rule ?? "" });
+        }
+        foreach (var (_, config) in folder.EventConfigs.Where(c => !string.IsNullOrEmpty(c.Definition.Name)))
+        {
+            var fields = config.Fields ?? [];
+            db.EventConfigs.Add(new EventConfig
+            {
+                Id = Guid.CreateVersion7(),
+                Name = config.Name!,
+                IdType = config.IdType ?? "",
+                Condition = config.Condition,
+                Namespace = config.Namespace ?? "",
+                ProfileIdentifier = config.ProfileIdentifier ?? "",
+                Fields = fields.All(f => f is { Path: not null, Type: not null })
+                    ? EventFieldChecker.SerializeFields(fields.Select(f => new EventField(f.Path!, f.Type!)))
+                    : "[]",
+            });
+        }
+        return audiences;
     }
 }

@@ -233,25 +233,7 @@ public static class SimulateCommand
     private static async Task<Guid> SeedAsync(
         JourneyDbContext db, DefinitionFolder folder, JourneyDefinition journey, List<ProfileRequest> profiles, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var audiences = new Dictionary<string, Guid>(StringComparer.Ordinal);
-        foreach (var (_, audience) in folder.Audiences.Where(a => !string.IsNullOrWhiteSpace(a.Definition.Name)))
-        {
-            var id = audiences[audience.Name!.Trim()] = Guid.CreateVersion7();
-            db.Audiences.Add(new Audience { Id = id, Name = audience.Name.Trim(), Rule = audience.Rule ?? "" });
-        }
-        foreach (var (_, config) in folder.EventConfigs.Where(c => !string.IsNullOrEmpty(c.Definition.Name)))
-        {
-            db.EventConfigs.Add(new EventConfig
-            {
-                Id = Guid.CreateVersion7(),
-                Name = config.Name!,
-                IdType = config.IdType ?? "",
-                Condition = config.Condition,
-                Namespace = config.Namespace ?? "",
-                ProfileIdentifier = config.ProfileIdentifier ?? "",
-                Fields = EventFieldChecker.SerializeFields((config.Fields ?? []).Select(f => new EventField(f.Path!, f.Type!))),
-            });
-        }
+        var audiences = OfflineValidation.AddAudiencesAndEventConfigs(db, folder);
         var journeyId = Guid.CreateVersion7();
         var definition = JourneyReferences.Map(journey, a => audiences.TryGetValue(a.Trim(), out var id) ? id.ToString() : a, j => j);
         db.Journeys.Add(new Journey

@@ -39,6 +39,7 @@ public static class BenchProgram
             --caps       audience-entry: a frequency rule is in force for the e-mails (email 3 per P7D: it caps
                          nobody, each profile gets one e-mail; every checkpoint counts against it)
             --emails N   audience-entry: time the first N e-mails (a multiple of 500; quick default 2,000, full: all)
+            --profiles N import: N new profiles (a multiple of 10) and the first N/20 again, instead of the full or quick size
             """;
 
         var scenarios = new List<string>();
@@ -49,6 +50,7 @@ public static class BenchProgram
         var workers = 1;
         var caps = false;
         long? emails = null;
+        long? importProfiles = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -58,6 +60,10 @@ public static class BenchProgram
                 case "--caps": caps = true; break;
                 case "--emails" when i + 1 < args.Length && long.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 && n % 500 == 0:
                     emails = n;
+                    i++;
+                    break;
+                case "--profiles" when i + 1 < args.Length && long.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var p) && p > 0 && p % 10 == 0:
+                    importProfiles = p;
                     i++;
                     break;
                 case "--json" when i + 1 < args.Length: json = args[++i]; break;
@@ -125,7 +131,7 @@ public static class BenchProgram
                         "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), target, database, report, cancel.Token),
                         "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
                         "simulate" => SimulateScenario.RunAsync(folder, quick ? 2_000 : 10_000, database, report, cancel.Token),
-                        "import" => ImportScenario.RunAsync(folder, quick ? 10_000 : 1_000_000, quick ? 1_000 : 50_000, target, database, report, cancel.Token),
+                        "import" => ImportScenario.RunAsync(folder, importProfiles ?? (quick ? 10_000 : 1_000_000), importProfiles / 20 ?? (quick ? 1_000 : 50_000), target, database, report, cancel.Token),
                         "report" => ReportScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, database, report, cancel.Token),
                         _ => PreviewScenario.RunAsync(folder, quick ? [100_000] : [100_000, 1_000_000], database, report, cancel.Token),
                     });

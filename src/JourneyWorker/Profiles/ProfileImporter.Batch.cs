@@ -158,7 +158,7 @@ public sealed partial class ProfileImporter
         var request = line.Request!;
         profile.Tokens = (request.PushTokens ?? []).DistinctBy(t => t.Token)
             .ToDictionary(t => t.Token!, t => t.Platform!, StringComparer.Ordinal);
-        profile.Attributes = (request.Attributes ?? []).ToJsonString();
+        profile.Attributes = line.Attributes;
         // As the upsert: consent the line does not mention is kept (a new profile starts consenting).
         profile.ConsentEmail = request.Consent?.Email ?? profile.ConsentEmail;
         profile.ConsentPush = request.Consent?.Push ?? profile.ConsentPush;

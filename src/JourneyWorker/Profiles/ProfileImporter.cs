@@ -83,9 +83,11 @@ public sealed partial class ProfileImporter(
         public ProfileRequest? Request { get; } = request;
         public string? Error { get; set; }
 
+        /// <summary>The attributes as stored (the JSON text an upsert writes), for a line read without error.</summary>
+        public string Attributes { get; init; } = "{}";
+
         /// <summary>The identities the line names, as the profile's identities after it (an upsert replaces them).</summary>
-        public HashSet<(string Namespace, string Value)> Identities { get; } =
-            request?.Identities?.Select(i => (i.Key, i.Value)).ToHashSet() ?? [];
+        public HashSet<(string Namespace, string Value)> Identities { get; } = IdentitiesOf(request);
 
         /// <summary>The profile the line was applied to in the batch; null while unplanned or when it failed.</summary>
         public BatchProfile? Profile { get; set; }
@@ -94,8 +96,23 @@ public sealed partial class ProfileImporter(
         public List<(string Namespace, string Value, BatchProfile Owner)>? Clash { get; set; }
     }
 
+    private static HashSet<(string Namespace, string Value)> IdentitiesOf(ProfileRequest? request)
+    {
+        var identities = new HashSet<(string Namespace, string Value)>(request?.Identities?.Count ?? 0);
+        foreach (var (ns, value) in request?.Identities ?? [])
+        {
+            identities.Add((ns, value));
+        }
+        return identities;
+    }
+
     private async Task<Line> ReadLineAsync(long number, byte[] bytes, CancellationToken cancellationToken)
     {
+        if (ProfileLineReader.TryRead(bytes, out var plain, out var attributes))
+        {
+            return new Line(number, plain) { Attributes = attributes! };
+        }
+
         ProfileRequest? request;
         try
         {
@@ -121,6 +138,6 @@ public sealed partial class ProfileImporter(
         }
         return request.Identities is null or { Count: 0 }
             ? new Line(number, null) { Error = "identities: A profile needs at least one identity." }
-            : new Line(number, request);
+            : new Line(number, request) { Attributes = (request.Attributes ?? []).ToJsonString() };
     }
 }

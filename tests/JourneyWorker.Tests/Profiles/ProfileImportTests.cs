@@ -183,4 +183,36 @@ public sealed class ProfileImportTests(JourneyWorkerApp app) : IClassFixture<Jou
             Assert.Equal((3, 0), (result.Imported, result.Failed));
         }
     }
+
+    [Fact]
+    public async Task Compact_lines_past_a_multi_row_insert_get_new_ids_in_order_and_store_what_the_upsert_stores()
+    {
+        // The largest id so far is deleted: neither AUTOINCREMENT nor the sequence gives it again, and neither may the import.
+        var gone = await (await app.Admin().PutAsync("/api/profiles/crmId/rows-gone",
+            new StringContent("""{"attributes": {"n": -1}}""", Encoding.UTF8, "application/json"), Ct)).OkAsync<ProfileResponse>();
+        (await app.Admin().DeleteAsync("/api/profiles/crmId/rows-gone", Ct)).EnsureSuccessStatusCode();
+
+        // 250 lines: two full multi-row statements and a remainder, each line on the fast path (compact attributes).
+        var result = await ImportAsync(Enumerable.Range(0, 250).Select(n =>
+            $$$"""{"identities":{"crmId":"rows-{{{n}}}"},"attributes":{"n":{{{n}}},"s":"r{{{n}}}"},"consent":{"email":{{{(n % 2 == 0 ? "false" : "true")}}}}}"""));
+        Assert.Equal((250, 0), (result.Imported, result.Failed));
+
+        await using var db = app.Db();
+        var rows = db.ProfileIdentities.Where(i => i.Namespace == "crmId" && i.Value.StartsWith("rows-"))
+            .Join(db.Profiles, i => i.ProfileId, p => p.Id, (i, p) => new { i.Value, p.Id, p.Attributes, p.ConsentEmail, p.ConsentPush })
+            .ToList().OrderBy(r => r.Id).ToList();
+        Assert.Equal(250, rows.Count);
+        for (var n = 0; n < rows.Count; n++)
+        {
+            Assert.Equal(($"rows-{n}", $$$"""{"n":{{{n}}},"s":"r{{{n}}}"}""", n % 2 != 0, true),
+                (rows[n].Value, rows[n].Attributes, rows[n].ConsentEmail, rows[n].ConsentPush));
+            Assert.Equal(rows[0].Id + n, rows[n].Id);
+        }
+        Assert.True(rows[0].Id > gone.Id, $"profile {rows[0].Id} reuses an id up to {gone.Id}");
+
+        var after = await (await app.Admin().PutAsync("/api/profiles/crmId/rows-after",
+            new StringContent("""{"attributes": {}}""", Encoding.UTF8, "application/json"), Ct)).OkAsync<ProfileResponse>();
+        Assert.True(after.Id > rows[^1].Id, $"the next upsert's profile {after.Id} is not after the import's last, {rows[^1].Id}");
+        Assert.Equal(249, (await ProfileAsync("crmId", "rows-249")).Attributes["n"]!.GetValue<int>());
+    }
 }

@@ -1,14 +1,14 @@
 using System.Data.Common;
-using System.Globalization;
 using JourneyWorker.Data;
 using JourneyWorker.Runtime.Store;
 
 namespace JourneyWorker.Profiles;
 
 /// <summary>
-/// The import's statements on SQLite: each prepared once per batch and run row after row, new rows by multi-row INSERTs.
-/// SQLite is in process, so a reused prepared statement costs a function call per execution; building a set (JSON, a
-/// temporary table) would cost more.
+/// The import's statements on SQLite: each prepared once per batch and run row after row. SQLite is in process, so a
+/// reused prepared statement costs a function call per row; building a set (JSON, a temporary table) would cost more.
+/// The new rows, most of an import, go through <see cref="SqliteRowWriter"/> (bound by position on the connection's
+/// handle): binding by name costs Microsoft.Data.Sqlite a lookup per parameter and row, more than the insert itself.
 /// </summary>
 public sealed class SqliteProfileSql : ProfileSql
 {
@@ -17,21 +17,9 @@ public sealed class SqliteProfileSql : ProfileSql
     private const string IdentitiesOf = """SELECT "Namespace", "Value" FROM "ProfileIdentities" WHERE "ProfileId" = @id""";
     private const string TokensOf = """SELECT "Token", "Platform" FROM "PushTokens" WHERE "ProfileId" = @id""";
 
-    /// <summary>
-    /// Rows per multi-row INSERT. Each execution of a statement costs Microsoft.Data.Sqlite a reader, a reset and a
-    /// lookup of its statements whatever the rows, so many rows a statement cost much less per row than one; beyond a
-    /// hundred the gain is small and the statement's text and parameters grow.
-    /// </summary>
-    private const int RowsPerInsert = 100;
-
-    private const string InsertProfiles = """INSERT INTO "Profiles" ("Id", "Attributes", "ConsentEmail", "ConsentPush", "IsTest", "CreatedAt", "UpdatedAt") VALUES """;
-
-    // The batch holds the write lock (BEGIN IMMEDIATE), so nobody takes these ids meanwhile. AUTOINCREMENT never reuses an
-    // id, even a deleted one, so the next id is past both the sequence and the largest id; inserting explicit ids moves
-    // the sequence on as SQLite's own would.
-    private const string NextProfileId = """
-        SELECT max(coalesce((SELECT "seq" FROM sqlite_sequence WHERE "name" = 'Profiles'), 0),
-                   coalesce((SELECT max("Id") FROM "Profiles"), 0)) + 1
+    private const string InsertProfile = """
+        INSERT INTO "Profiles" ("Attributes", "ConsentEmail", "ConsentPush", "IsTest", "CreatedAt", "UpdatedAt")
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
         """;
 
     private const string UpdateProfile = """
@@ -41,7 +29,7 @@ public sealed class SqliteProfileSql : ProfileSql
         """;
 
     private const string DeleteIdentity = """DELETE FROM "ProfileIdentities" WHERE "ProfileId" = @id AND "Namespace" = @ns AND "Value" = @value""";
-    private const string InsertIdentities = """INSERT INTO "ProfileIdentities" ("ProfileId", "Namespace", "Value") VALUES """;
+    private const string InsertIdentity = """INSERT INTO "ProfileIdentities" ("ProfileId", "Namespace", "Value") VALUES (?1, ?2, ?3)""";
     private const string DeleteToken = """DELETE FROM "PushTokens" WHERE "ProfileId" = @id AND "Token" = @token""";
     private const string InsertToken = """INSERT INTO "PushTokens" ("ProfileId", "Token", "Platform") VALUES (@id, @token, @platform)""";
     private const string UpdatePlatform = """UPDATE "PushTokens" SET "Platform" = @platform WHERE "ProfileId" = @id AND "Token" = @token""";
@@ -103,85 +91,24 @@ public sealed class SqliteProfileSql : ProfileSql
         return found;
     }
 
-    protected override async Task InsertProfilesAsync(StoreTransaction tx, List<BatchProfile> profiles, CancellationToken cancellationToken)
+    protected override Task InsertProfilesAsync(StoreTransaction tx, List<BatchProfile> profiles, CancellationToken cancellationToken)
     {
         if (profiles.Count == 0)
         {
-            return;
+            return Task.CompletedTask;
         }
-        await using (var next = tx.Command(NextProfileId))
+        using var insert = new SqliteRowWriter(tx, InsertProfile);
+        foreach (var profile in profiles)
         {
-            var first = (long)(await next.ExecuteScalarAsync(cancellationToken))!;
-            for (var i = 0; i < profiles.Count; i++)
-            {
-                profiles[i].Id = first + i;
-            }
+            insert.Bind(1, profile.Attributes);
+            insert.Bind(2, profile.ConsentEmail);
+            insert.Bind(3, profile.ConsentPush);
+            insert.Bind(4, profile.IsTest);
+            insert.Bind(5, profile.CreatedAt);
+            insert.Bind(6, profile.UpdatedAt);
+            profile.Id = insert.Insert();
         }
-        await InsertRowsAsync(tx, InsertProfiles, 7, profiles, static (profile, values, at) =>
-        {
-            (values[at].Value, values[at + 1].Value, values[at + 2].Value) = (profile.Id, profile.Attributes, profile.ConsentEmail);
-            (values[at + 3].Value, values[at + 4].Value) = (profile.ConsentPush, profile.IsTest);
-            (values[at + 5].Value, values[at + 6].Value) = (profile.CreatedAt, profile.UpdatedAt);
-        }, cancellationToken);
-    }
-
-    /// <summary>
-    /// <paramref name="rows"/> by multi-row INSERTs of <see cref="RowsPerInsert"/> rows (one statement prepared once and
-    /// reused), the remainder by one statement of its own.
-    /// </summary>
-    private static async Task InsertRowsAsync<T>(
-        StoreTransaction tx, string insert, int columns, List<T> rows, Action<T, DbParameter[], int> bind, CancellationToken cancellationToken)
-    {
-        var whole = rows.Count / RowsPerInsert * RowsPerInsert;
-        if (whole > 0)
-        {
-            var (command, values) = MultiRow(tx, insert, columns, RowsPerInsert);
-            await using (command)
-            {
-                await command.PrepareAsync(cancellationToken);
-                for (var start = 0; start < whole; start += RowsPerInsert)
-                {
-                    await ExecuteAsync(command, values, start, RowsPerInsert);
-                }
-            }
-        }
-        if (whole < rows.Count)
-        {
-            var (command, values) = MultiRow(tx, insert, columns, rows.Count - whole);
-            await using (command)
-            {
-                await ExecuteAsync(command, values, whole, rows.Count - whole);
-            }
-        }
-
-        Task ExecuteAsync(DbCommand command, DbParameter[] values, int start, int count)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                bind(rows[start + i], values, i * columns);
-            }
-            return command.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-
-    private static (DbCommand Command, DbParameter[] Values) MultiRow(StoreTransaction tx, string insert, int columns, int rows)
-    {
-        var text = new System.Text.StringBuilder(insert, insert.Length + rows * columns * 7);
-        var command = tx.Command("");
-        var values = new DbParameter[rows * columns];
-        for (var row = 0; row < rows; row++)
-        {
-            text.Append(row == 0 ? "(" : ", (");
-            for (var column = 0; column < columns; column++)
-            {
-                var name = string.Create(CultureInfo.InvariantCulture, $"@p{(row * columns) + column}");
-                text.Append(column == 0 ? name : ", " + name);
-                values[(row * columns) + column] = command.AddParameter(name, null);
-            }
-            text.Append(')');
-        }
-        command.CommandText = text.ToString();
-        return (command, values);
+        return Task.CompletedTask;
     }
 
     protected override async Task UpdateProfilesAsync(StoreTransaction tx, List<BatchProfile> profiles, CancellationToken cancellationToken)
@@ -212,9 +139,22 @@ public sealed class SqliteProfileSql : ProfileSql
     protected override Task DeleteIdentitiesAsync(StoreTransaction tx, List<IdentityRow> rows, CancellationToken cancellationToken) =>
         IdentitiesAsync(tx, DeleteIdentity, rows, cancellationToken);
 
-    protected override Task InsertIdentitiesAsync(StoreTransaction tx, List<IdentityRow> rows, CancellationToken cancellationToken) =>
-        InsertRowsAsync(tx, InsertIdentities, 3, rows, static (row, values, at) =>
-            (values[at].Value, values[at + 1].Value, values[at + 2].Value) = (row.ProfileId, row.Namespace, row.Value), cancellationToken);
+    protected override Task InsertIdentitiesAsync(StoreTransaction tx, List<IdentityRow> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        using var insert = new SqliteRowWriter(tx, InsertIdentity);
+        foreach (var row in rows)
+        {
+            insert.Bind(1, row.ProfileId);
+            insert.Bind(2, row.Namespace);
+            insert.Bind(3, row.Value);
+            insert.Insert();
+        }
+        return Task.CompletedTask;
+    }
 
     private static async Task IdentitiesAsync(StoreTransaction tx, string text, List<IdentityRow> rows, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using JourneyWorker.Profiles;
 using JourneyWorker.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace JourneyWorker.Tests.Profiles;
 
@@ -213,6 +214,14 @@ public sealed class ProfileImportTests(JourneyWorkerApp app) : IClassFixture<Jou
         var after = await (await app.Admin().PutAsync("/api/profiles/crmId/rows-after",
             new StringContent("""{"attributes": {}}""", Encoding.UTF8, "application/json"), Ct)).OkAsync<ProfileResponse>();
         Assert.True(after.Id > rows[^1].Id, $"the next upsert's profile {after.Id} is not after the import's last, {rows[^1].Id}");
+        // Stored as EF Core stores them (the same clock: the dates' text, the booleans), not merely read back alike.
+        var (imported, upserted) = (rows[5].Id, after.Id);
+        var stored = db.Database.SqlQuery<string>($"""
+            SELECT CAST("CreatedAt" AS TEXT) || '|' || CAST("UpdatedAt" AS TEXT) || '|' || CAST("ConsentPush" AS TEXT) AS "Value"
+            FROM "Profiles" WHERE "Id" = {imported} OR "Id" = {upserted} ORDER BY "Id"
+            """).ToList();
+        Assert.Equal(2, stored.Count);
+        Assert.Equal(stored[1], stored[0]);
         Assert.Equal(249, (await ProfileAsync("crmId", "rows-249")).Attributes["n"]!.GetValue<int>());
     }
 }

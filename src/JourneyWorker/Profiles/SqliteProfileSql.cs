@@ -12,7 +12,7 @@ namespace JourneyWorker.Profiles;
 /// </summary>
 public sealed class SqliteProfileSql : ProfileSql
 {
-    private const string OwnerOf = """SELECT "ProfileId" FROM "ProfileIdentities" WHERE "Namespace" = @ns AND "Value" = @value""";
+    private const string OwnerOf = """SELECT "ProfileId" FROM "ProfileIdentities" WHERE "Namespace" = ?1 AND "Value" = ?2""";
     private const string ConsentOf = """SELECT "ConsentEmail", "ConsentPush" FROM "Profiles" WHERE "Id" = @id""";
     private const string IdentitiesOf = """SELECT "Namespace", "Value" FROM "ProfileIdentities" WHERE "ProfileId" = @id""";
     private const string TokensOf = """SELECT "Token", "Platform" FROM "PushTokens" WHERE "ProfileId" = @id""";
@@ -23,9 +23,8 @@ public sealed class SqliteProfileSql : ProfileSql
         """;
 
     private const string UpdateProfile = """
-        UPDATE "Profiles" SET "Attributes" = @attributes, "ConsentEmail" = @consentEmail, "ConsentPush" = @consentPush,
-            "IsTest" = @isTest, "UpdatedAt" = @updatedAt
-        WHERE "Id" = @id
+        UPDATE "Profiles" SET "Attributes" = ?1, "ConsentEmail" = ?2, "ConsentPush" = ?3, "IsTest" = ?4, "UpdatedAt" = ?5
+        WHERE "Id" = ?6
         """;
 
     private const string DeleteIdentity = """DELETE FROM "ProfileIdentities" WHERE "ProfileId" = @id AND "Namespace" = @ns AND "Value" = @value""";
@@ -34,23 +33,21 @@ public sealed class SqliteProfileSql : ProfileSql
     private const string InsertToken = """INSERT INTO "PushTokens" ("ProfileId", "Token", "Platform") VALUES (@id, @token, @platform)""";
     private const string UpdatePlatform = """UPDATE "PushTokens" SET "Platform" = @platform WHERE "ProfileId" = @id AND "Token" = @token""";
 
-    public override async Task<Dictionary<(string Namespace, string Value), long>> OwnersAsync(
+    public override Task<Dictionary<(string Namespace, string Value), long>> OwnersAsync(
         StoreTransaction tx, IReadOnlyCollection<(string Namespace, string Value)> identities, CancellationToken cancellationToken)
     {
         var found = new Dictionary<(string Namespace, string Value), long>(identities.Count);
-        await using var command = tx.Command(OwnerOf);
-        var ns = command.AddParameter("@ns", "");
-        var value = command.AddParameter("@value", "");
-        await command.PrepareAsync(cancellationToken);
+        using var owner = new SqliteRowWriter(tx, OwnerOf);
         foreach (var identity in identities)
         {
-            (ns.Value, value.Value) = identity;
-            if (await command.ExecuteScalarAsync(cancellationToken) is long owner)
+            owner.Bind(1, identity.Namespace);
+            owner.Bind(2, identity.Value);
+            if (owner.ReadInt64() is { } id)
             {
-                found[identity] = owner;
+                found[identity] = id;
             }
         }
-        return found;
+        return Task.FromResult(found);
     }
 
     public override async Task<Dictionary<long, BatchProfile>> LoadAsync(StoreTransaction tx, IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
@@ -111,30 +108,25 @@ public sealed class SqliteProfileSql : ProfileSql
         return Task.CompletedTask;
     }
 
-    protected override async Task UpdateProfilesAsync(StoreTransaction tx, List<BatchProfile> profiles, CancellationToken cancellationToken)
+    protected override Task UpdateProfilesAsync(StoreTransaction tx, List<BatchProfile> profiles, CancellationToken cancellationToken)
     {
         if (profiles.Count == 0)
         {
-            return;
+            return Task.CompletedTask;
         }
-        await using var command = tx.Command(UpdateProfile);
-        var (attributes, consentEmail, consentPush, isTest, updatedAt) = ProfileParameters(command);
-        var id = command.AddParameter("@id", 0L);
-        await command.PrepareAsync(cancellationToken);
+        using var update = new SqliteRowWriter(tx, UpdateProfile);
         foreach (var profile in profiles)
         {
-            (attributes.Value, consentEmail.Value, consentPush.Value, isTest.Value) = (profile.Attributes, profile.ConsentEmail, profile.ConsentPush, profile.IsTest);
-            (updatedAt.Value, id.Value) = (profile.UpdatedAt, profile.Id);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            update.Bind(1, profile.Attributes);
+            update.Bind(2, profile.ConsentEmail);
+            update.Bind(3, profile.ConsentPush);
+            update.Bind(4, profile.IsTest);
+            update.Bind(5, profile.UpdatedAt);
+            update.Bind(6, profile.Id);
+            update.Insert();
         }
+        return Task.CompletedTask;
     }
-
-    private static (DbParameter Attributes, DbParameter ConsentEmail, DbParameter ConsentPush, DbParameter IsTest, DbParameter UpdatedAt) ProfileParameters(DbCommand command) => (
-        command.AddParameter("@attributes", ""),
-        command.AddParameter("@consentEmail", false),
-        command.AddParameter("@consentPush", false),
-        command.AddParameter("@isTest", false),
-        command.AddParameter("@updatedAt", DateTime.UnixEpoch));
 
     protected override Task DeleteIdentitiesAsync(StoreTransaction tx, List<IdentityRow> rows, CancellationToken cancellationToken) =>
         IdentitiesAsync(tx, DeleteIdentity, rows, cancellationToken);

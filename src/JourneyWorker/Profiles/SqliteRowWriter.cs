@@ -6,9 +6,9 @@ using SQLitePCL;
 namespace JourneyWorker.Profiles;
 
 /// <summary>
-/// One INSERT prepared on the SQLite connection of a store transaction, bound by position and run row after row.
+/// One statement (an INSERT, an UPDATE, a lookup) prepared on the SQLite connection of a store transaction, bound by position and run row after row.
 /// Microsoft.Data.Sqlite binds every parameter by name at every execution (a name lookup SQLite does by a linear
-/// search, plus a reader per execution): for an import's new rows that cost more than the inserts. Values are bound
+/// search, plus a reader per execution): for an import's rows that cost more than the statements themselves. Values are bound
 /// as Microsoft.Data.Sqlite binds them (booleans as 0/1, dates as its text), so EF Core reads the rows back alike;
 /// an error is raised as the SqliteException Microsoft.Data.Sqlite would raise, so a refused batch is retried line by line.
 /// </summary>
@@ -47,10 +47,24 @@ public sealed class SqliteRowWriter : IDisposable
         Bind(index, _lastDate.Text);
     }
 
-    /// <summary>Runs the statement with the values bound; returns the row's id (its rowid).</summary>
-    public long Insert()
+    /// <summary>Runs a query of one integer column with the values bound: its first row's value, or null when it has none.</summary>
+    public long? ReadInt64()
     {
         var rc = raw.sqlite3_step(_statement);
+        long? value = rc == raw.SQLITE_ROW ? raw.sqlite3_column_int64(_statement, 0) : null;
+        Finish(rc is raw.SQLITE_ROW ? raw.SQLITE_DONE : rc);
+        return value;
+    }
+
+    /// <summary>Runs the statement with the values bound; returns the id of the last row it inserted (its rowid).</summary>
+    public long Insert()
+    {
+        Finish(raw.sqlite3_step(_statement));
+        return raw.sqlite3_last_insert_rowid(_db);
+    }
+
+    private void Finish(int rc)
+    {
         if (rc != raw.SQLITE_DONE)
         {
             // The message and extended code are read before the reset, which would replace them.
@@ -64,7 +78,6 @@ public sealed class SqliteRowWriter : IDisposable
             }
         }
         raw.sqlite3_reset(_statement);
-        return raw.sqlite3_last_insert_rowid(_db);
     }
 
     public void Dispose() => _statement.Dispose();

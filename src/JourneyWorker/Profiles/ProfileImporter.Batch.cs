@@ -120,14 +120,24 @@ public sealed partial class ProfileImporter
         foreach (var line in lines)
         {
             (line.Profile, line.Clash, line.Error) = (null, null, null);
-            var found = line.Identities.Select(i => holder.GetValueOrDefault(i)).OfType<BatchProfile>().Distinct().ToList();
-            if (found.Count > 1)
+            // The profile the line's identities name (a loop, not LINQ: this runs for every line of an import).
+            BatchProfile? found = null;
+            var clash = false;
+            foreach (var identity in line.Identities)
+            {
+                if (holder.TryGetValue(identity, out var owner))
+                {
+                    clash |= found is not null && !ReferenceEquals(found, owner);
+                    found ??= owner;
+                }
+            }
+            if (clash)
             {
                 line.Clash = [.. line.Identities.Where(holder.ContainsKey).Select(i => (i.Namespace, i.Value, holder[i]))];
                 continue;
             }
 
-            var profile = found.Count == 1 ? found[0] : new BatchProfile { CreatedAt = now };
+            var profile = found ?? new BatchProfile { CreatedAt = now };
             Apply(profile, line, holder, now);
             line.Profile = profile;
             if (listed.Add(profile))
@@ -156,8 +166,9 @@ public sealed partial class ProfileImporter
         }
 
         var request = line.Request!;
-        profile.Tokens = (request.PushTokens ?? []).DistinctBy(t => t.Token)
-            .ToDictionary(t => t.Token!, t => t.Platform!, StringComparer.Ordinal);
+        profile.Tokens = request.PushTokens is null or { Count: 0 }
+            ? new Dictionary<string, string>(StringComparer.Ordinal)
+            : request.PushTokens.DistinctBy(t => t.Token).ToDictionary(t => t.Token!, t => t.Platform!, StringComparer.Ordinal);
         profile.Attributes = line.Attributes;
         // As the upsert: consent the line does not mention is kept (a new profile starts consenting).
         profile.ConsentEmail = request.Consent?.Email ?? profile.ConsentEmail;

@@ -45,20 +45,59 @@ public sealed class TrackingTokens
         var configured = options.Value.SigningKey;
         _key = string.IsNullOrWhiteSpace(configured) ? LoadOrCreateKey(data.Path) : SHA256.HashData(Encoding.UTF8.GetBytes(configured));
         BaseUrl = options.Value.PublicBaseUrl.TrimEnd('/');
+        _clickPrefix = $"{BaseUrl}/t/c/";
+        _openPrefix = $"{BaseUrl}/t/o/";
+        _unsubscribePrefix = $"{BaseUrl}/t/u/";
     }
+
+    // The static part of every e-mail tracking URL, built once.
+    private readonly string _clickPrefix;
+    private readonly string _openPrefix;
+    private readonly string _unsubscribePrefix;
 
     public string BaseUrl { get; }
 
     public string Create(TrackingKind kind, long outboxMessageId, int linkIndex = 0)
     {
         Span<byte> token = stackalloc byte[PayloadLength + MacLength];
+        Sign(kind, outboxMessageId, linkIndex, token);
+        return Encode(token);
+    }
+
+    /// <summary>
+    /// Appends the same URL as <see cref="Url"/> to <paramref name="builder"/>: the base and path part is built once,
+    /// the token is encoded straight into the builder (per link of every message, so no intermediate strings).
+    /// </summary>
+    public void AppendUrl(StringBuilder builder, TrackingKind kind, long outboxMessageId, int linkIndex = 0)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        Span<byte> token = stackalloc byte[PayloadLength + MacLength];
+        Sign(kind, outboxMessageId, linkIndex, token);
+        // 29 bytes encode to 40 base64 characters, the last '=' padding dropped: 39.
+        Span<char> encoded = stackalloc char[40];
+        Convert.TryToBase64Chars(token, encoded, out var written);
+        var chars = encoded[..written].TrimEnd('=');
+        chars.Replace('+', '-');
+        chars.Replace('/', '_');
+        builder.Append(Prefix(kind)).Append(chars);
+    }
+
+    private string Prefix(TrackingKind kind) => kind switch
+    {
+        TrackingKind.Click => _clickPrefix,
+        TrackingKind.Open => _openPrefix,
+        TrackingKind.Unsubscribe => _unsubscribePrefix,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No e-mail URL for this kind."),
+    };
+
+    private void Sign(TrackingKind kind, long outboxMessageId, int linkIndex, Span<byte> token)
+    {
         token[0] = (byte)kind;
         BinaryPrimitives.WriteInt64BigEndian(token[1..], outboxMessageId);
         BinaryPrimitives.WriteInt32BigEndian(token[9..], linkIndex);
         Span<byte> mac = stackalloc byte[32];
         HMACSHA256.HashData(_key, token[..PayloadLength], mac);
         mac[..MacLength].CopyTo(token[PayloadLength..]);
-        return Encode(token);
     }
 
     private static string Encode(ReadOnlySpan<byte> token) => Convert.ToBase64String(token).TrimEnd('=').Replace('+', '-').Replace('/', '_');

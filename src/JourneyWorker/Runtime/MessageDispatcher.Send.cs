@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using JourneyWorker.Channels;
+using JourneyWorker.Channels.Email;
 using JourneyWorker.Data;
 using JourneyWorker.Infrastructure;
 
@@ -57,10 +58,13 @@ public sealed partial class MessageDispatcher
             if (send.Html is { } body)
             {
                 var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-                var html = decorator.DecorateEmail(body, send.Outbox.Id, headers);
+                var clickUrls = body.TextPlan is null || send.Text is not null ? null : new List<string>(body.Links.Count);
+                var html = decorator.DecorateEmail(body, send.Outbox.Id, headers, clickUrls);
                 BulkHeaders(run, send.Node, headers);
+                // Without a text template the text alternative is the body's; put together from the template's pieces when it has them.
+                var text = send.Text ?? (clickUrls is null ? null : EmailBodies.Text(body, clickUrls));
                 return await email.SendAsync(
-                    new EmailMessage(send.Outbox.MessageId, send.To!, send.Subject, html, send.Text, headers, returnPaths.For(send.Outbox.Id)), cancellationToken);
+                    new EmailMessage(send.Outbox.MessageId, send.To!, send.Subject, html, text, headers, returnPaths.For(send.Outbox.Id)), cancellationToken);
             }
             return await SendPushAsync(run, send, cancellationToken);
         }

@@ -43,6 +43,9 @@ public sealed partial class MessageDispatcher(
     JourneyTelemetry telemetry,
     TimeProvider time)
 {
+    // What is the same for every profile of an e-mail template, worked out once (links, the text alternative's pieces).
+    private readonly EmailBodies _bodies = new(templates);
+
     /// <summary>
     /// Continue or Stop when the node was settled without sending (Stop also when the send waits for its window to
     /// open); Send when <see cref="InstanceRun.PendingSend"/> is set. <paramref name="suppressedAddresses"/>: the
@@ -110,7 +113,7 @@ public sealed partial class MessageDispatcher(
                 {
                     return Complete(run, node, outbox, new SendResult(SendOutcome.Failed, "The profile has no e-mail address (personalEmail.address or an email identity)."));
                 }
-                var html = MessageDecorator.FindLinks(templates.Render(node.Html!, model, html: true));
+                var html = _bodies.Render(node.Html!, model);
                 var text = node.Text is null ? null : templates.Render(node.Text, model, html: false);
                 run.PendingSend = new PreparedSend(node, outbox, to, templates.Render(node.Subject!, model, html: false), html, text, "", null, []);
             }

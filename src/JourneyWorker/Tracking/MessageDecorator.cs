@@ -11,6 +11,9 @@ public sealed record PreparedEmailBody(string Html, IReadOnlyList<string> Links)
     /// splices at these places instead of searching the body a second time. Null for a body built without them.
     /// </summary>
     internal IReadOnlyList<(int Start, int Length)>? Spans { get; init; }
+
+    /// <summary>Set when the text alternative can be put together from the template's pieces (see <see cref="Channels.Email.EmailBodies"/>).</summary>
+    internal Channels.Email.EmailTextParts? TextPlan { get; init; }
 }
 
 /// <summary>Adds tracking to outgoing messages: open pixel, click rewriting and one-click unsubscribe for e-mail; an open URL for push.</summary>
@@ -37,8 +40,24 @@ public sealed partial class MessageDecorator(TrackingTokens tokens)
         return new PreparedEmailBody(html, links) { Spans = spans };
     }
 
+    /// <summary>
+    /// Every href of <paramref name="html"/>: where the whole attribute and its URL sit, and the URL when it is tracked.
+    /// </summary>
+    internal static IEnumerable<(int Start, int Length, int UrlStart, int UrlLength, string? Trackable)> Hrefs(string html)
+    {
+        foreach (Match match in HrefPattern().Matches(html))
+        {
+            var url = match.Groups["url"];
+            yield return (match.Index, match.Length, url.Index, url.Length, TrackableUrl(match));
+        }
+    }
+
     /// <summary>Rewrites the links found by <see cref="FindLinks"/> to click URLs, adds the open pixel and the unsubscribe headers.</summary>
-    public string DecorateEmail(PreparedEmailBody body, long outboxMessageId, IDictionary<string, string> headers)
+    public string DecorateEmail(PreparedEmailBody body, long outboxMessageId, IDictionary<string, string> headers) =>
+        DecorateEmail(body, outboxMessageId, headers, null);
+
+    /// <summary>As above; the click URLs, in link order, are added to <paramref name="clickUrls"/> when given.</summary>
+    public string DecorateEmail(PreparedEmailBody body, long outboxMessageId, IDictionary<string, string> headers, List<string>? clickUrls)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(headers);
@@ -62,7 +81,9 @@ public sealed partial class MessageDecorator(TrackingTokens tokens)
                 pixelDone = true;
             }
             rewritten.Append(html, copied, start - copied);
+            var at = rewritten.Length;
             tokens.AppendUrl(rewritten, TrackingKind.Click, outboxMessageId, index);
+            clickUrls?.Add(rewritten.ToString(at, rewritten.Length - at));
             copied = start + length;
         }
         if (!pixelDone)

@@ -78,7 +78,10 @@ internal static partial class EmailMessageBuilder
     }
 
     /// <summary>A readable text alternative: block ends become line breaks, links keep their target, tags go, entities are decoded.</summary>
-    public static string HtmlToText(string html)
+    public static string HtmlToText(string html) => TextLayout(TextFromMarkup(html));
+
+    /// <summary>The first half of <see cref="HtmlToText"/>: the markup goes (invisible parts, links, breaks, tags, entities).</summary>
+    internal static string TextFromMarkup(string html)
     {
         var text = Invisible().Replace(html, "");
         text = Links().Replace(text, m =>
@@ -89,7 +92,12 @@ internal static partial class EmailMessageBuilder
         });
         text = Breaks().Replace(text, "\n");
         text = Tags().Replace(text, "");
-        text = WebUtility.HtmlDecode(text);
+        return WebUtility.HtmlDecode(text);
+    }
+
+    /// <summary>The second half of <see cref="HtmlToText"/>: runs of spaces, blank lines and the ends of lines.</summary>
+    internal static string TextLayout(string text)
+    {
         text = Spaces().Replace(text, " ");
         text = BlankLines().Replace(text, "\n\n");
         return string.Join('\n', text.Split('\n').Select(l => l.Trim())).Trim();
@@ -104,7 +112,7 @@ internal static partial class EmailMessageBuilder
     private static partial Regex Invisible();
 
     [GeneratedRegex(@"<a\b[^>]*?\bhref\s*=\s*[""'](?<href>[^""']*)[""'][^>]*>(?<label>.*?)</a\s*>", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
-    private static partial Regex Links();
+    internal static partial Regex Links();
 
     [GeneratedRegex(@"<br\s*/?>|</(p|div|li|tr|h[1-6]|table|blockquote)\s*>", RegexOptions.IgnoreCase)]
     private static partial Regex Breaks();

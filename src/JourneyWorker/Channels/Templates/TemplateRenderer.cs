@@ -29,7 +29,7 @@ public sealed class TemplateRenderException(string message, Exception? inner = n
 /// many people, so rendering is bounded: a length limit, a step limit, an output limit, and no tags
 /// that build values of unbounded size (assign/capture doubling, ranges, includes).
 /// </summary>
-public sealed class TemplateRenderer
+public sealed partial class TemplateRenderer
 {
     public const int MaxTemplateLength = 256 * 1024;
     public const int MaxOutputLength = 2 * 1024 * 1024;

@@ -152,6 +152,10 @@ public sealed class EmailBodies(TemplateRenderer templates)
     /// </summary>
     private static TextPiece[]? TextPlan(string html, List<(int Start, int Length)> linkSpans)
     {
+        if (linkSpans.Count >= MaxMarks)
+        {
+            return null;
+        }
         for (var p = html.IndexOf(ValueMark, StringComparison.Ordinal); p >= 0; p = html.IndexOf(ValueMark, p + 1))
         {
             if (html.LastIndexOf('<', p) > html.LastIndexOf('>', p) || AfterOpenEntity(html, p))
@@ -167,10 +171,6 @@ public sealed class EmailBodies(TemplateRenderer templates)
             var (start, length) = linkSpans[j];
             withLinks.Append(html, copied, start - copied).Append(LinkMark).Append((char)(FirstNumber + j));
             copied = start + length;
-        }
-        if (linkSpans.Count >= MaxMarks)
-        {
-            return null;
         }
         var marked = withLinks.Append(html, copied, html.Length - copied).ToString();
         foreach (System.Text.RegularExpressions.Match link in EmailMessageBuilder.Links().Matches(marked))

@@ -6,14 +6,31 @@ namespace JourneyWorker.Tracking;
 /// <summary>An e-mail body whose links have been found but not yet rewritten: the links must be stored before the message leaves.</summary>
 public sealed record PreparedEmailBody(string Html, IReadOnlyList<string> Links)
 {
+    // Both belong to the Html they were made with: a copy with another Html (a with-expression) has neither.
+    private readonly string? _madeFor;
+    private readonly IReadOnlyList<(int Start, int Length)>? _spans;
+    private readonly Channels.Email.EmailTextParts? _textPlan;
+
     /// <summary>
     /// Where each trackable URL sits in <see cref="Html"/> (start, length), in the order of <see cref="Links"/>: the rewrite
     /// splices at these places instead of searching the body a second time. Null for a body built without them.
     /// </summary>
-    internal IReadOnlyList<(int Start, int Length)>? Spans { get; init; }
+    internal IReadOnlyList<(int Start, int Length)>? Spans
+    {
+        get => ReferenceEquals(_madeFor, Html) ? _spans : null;
+        init
+        {
+            _spans = value;
+            _madeFor = Html;
+        }
+    }
 
     /// <summary>Set when the text alternative can be put together from the template's pieces (see <see cref="Channels.Email.EmailBodies"/>).</summary>
-    internal Channels.Email.EmailTextParts? TextPlan { get; init; }
+    internal Channels.Email.EmailTextParts? TextPlan
+    {
+        get => ReferenceEquals(_madeFor, Html) ? _textPlan : null;
+        init => _textPlan = value;
+    }
 }
 
 /// <summary>Adds tracking to outgoing messages: open pixel, click rewriting and one-click unsubscribe for e-mail; an open URL for push.</summary>

@@ -95,6 +95,14 @@ public sealed partial class EmailBodiesTests
         // The same link list object: found once for the template, not per message.
         Assert.Same(first.Links, second.Links);
 
+        // A copy with another body has neither the link places nor the text pieces of the first: it is searched again.
+        var other = first with { Html = "<p><a href=\"https://example.org/other\">y</a> Hi Bob</p>" };
+        var headers = new Dictionary<string, string>();
+        var clickUrls = new List<string>();
+        var decorated = new MessageDecorator(_tokens).DecorateEmail(other, 5, headers, clickUrls);
+        Assert.Equal(DecorateByPattern(other.Html, 5, [], out _), decorated);
+        Assert.Null(EmailBodies.Text(other, clickUrls));
+
         var error = Assert.Throws<TemplateRenderException>(() => bodies.Render("<p>{{ profile.name | nosuchfilter: }}</p>", model));
         Assert.StartsWith("Template syntax error", error.Message, StringComparison.Ordinal);
         var tooLong = new string('x', TemplateRenderer.MaxOutputLength - 2) + "{{ profile.name }}";

@@ -41,7 +41,11 @@ public sealed partial class EventWriter(
     private Task _loop = Task.CompletedTask;
 
     private long _taken;
-    private StoreSession? _session;
+
+    // Two lanes where commits may overlap (PostgreSQL): while one batch's COMMIT is in flight on one lane's session, the next
+    // batch is read and inserted on the other's. One lane elsewhere.
+    private readonly Lane[] _lanes = store.OverlapsCommits ? [new(), new()] : [new()];
+    private int _lane;
 
     // The writer thread's wake-up (no spinning: see Block).
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
@@ -96,15 +100,24 @@ public sealed partial class EventWriter(
         var batch = new List<PendingEvent>(_batchSize);
         while (Block(_queue.Reader.WaitToReadAsync().AsTask()))
         {
+            // The lane's previous batch must have committed (and been answered) before its session runs another; the
+            // events that arrive meanwhile join this batch.
+            var lane = _lanes[_lane];
+            _lane = (_lane + 1) % _lanes.Length;
+            Block(lane.Committed);
             while (batch.Count < _batchSize && _queue.Reader.TryRead(out var pending))
             {
                 batch.Add(pending);
             }
             Interlocked.Add(ref _taken, batch.Count);
-            Block(CommitAsync(batch));
+            lane.Committed = Block(CommitAsync(lane, [.. batch]));
             batch.Clear();
         }
-        DropSessionAsync().GetAwaiter().GetResult();
+        foreach (var lane in _lanes)
+        {
+            Block(lane.Committed);
+            DropSessionAsync(lane).GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>
@@ -135,20 +148,22 @@ public sealed partial class EventWriter(
         _wake.Wait();
     }
 
-    private async Task CommitAsync(List<PendingEvent> batch)
+    /// <summary>Stores <paramref name="batch"/> on <paramref name="lane"/> up to its COMMIT; returns the task that answers it once committed (never failing).</summary>
+    private async Task<Task> CommitAsync(Lane lane, List<PendingEvent> batch)
     {
         try
         {
-            await CommitOnceAsync(batch);
+            return await CommitOnceAsync(lane, batch, overlap: true);
         }
         catch (Exception e) when (batch.Count > 1 && !IsEnvironmental(e))
         {
             // Something in one event (not the database) broke the batch: store the others, each alone,
-            // so that one poison event costs a 503 to its own sender only.
+            // so that one poison event costs a 503 to its own sender only. Each commits before the next
+            // starts, so they stay in arrival order.
             LogBatchFailed(logger, batch.Count, e);
             foreach (var pending in batch)
             {
-                await CommitAloneAsync(pending);
+                await CommitAloneAsync(lane, pending);
             }
         }
         catch (Exception e)
@@ -156,13 +171,14 @@ public sealed partial class EventWriter(
             LogBatchFailed(logger, batch.Count, e);
             Fail(batch, e);
         }
+        return Task.CompletedTask;
     }
 
-    private async Task CommitAloneAsync(PendingEvent pending)
+    private async Task CommitAloneAsync(Lane lane, PendingEvent pending)
     {
         try
         {
-            await CommitOnceAsync([pending]);
+            await await CommitOnceAsync(lane, [pending], overlap: false);
         }
         catch (Exception e)
         {
@@ -171,61 +187,47 @@ public sealed partial class EventWriter(
         }
     }
 
-    private async Task CommitOnceAsync(List<PendingEvent> batch)
+    /// <summary>
+    /// Runs the batch's transaction on the lane's session. With <paramref name="overlap"/> (and two lanes) it returns once the
+    /// COMMIT is sent, and the returned task answers the batch when the commit completes; otherwise the batch is committed and
+    /// answered before it returns.
+    /// </summary>
+    private async Task<Task> CommitOnceAsync(Lane lane, List<PendingEvent> batch, bool overlap)
     {
         // The database work ignores cancellation: a queued event is written even while stopping.
         List<(IntakeResult Answer, bool Stored)> answers;
-        var session = _session ??= await store.OpenAsync(CancellationToken.None);
+        Task committed;
+        var session = lane.Session ??= await store.OpenAsync(CancellationToken.None);
         try
         {
-            answers = await session.WriteAsync(tx => EventBatch.WriteAsync(tx, sql, configs, starts, batch, CancellationToken.None), CancellationToken.None);
+            Task<List<(IntakeResult, bool)>> Work(StoreTransaction tx) => EventBatch.WriteAsync(tx, sql, configs, starts, batch, CancellationToken.None);
+            (answers, committed) = overlap && _lanes.Length > 1
+                ? await session.WriteUntilCommitAsync(Work, CancellationToken.None)
+                : (await session.WriteAsync(Work, CancellationToken.None), Task.CompletedTask);
         }
         catch
         {
             // A failed batch may leave the session or its connection in any state: start the next one afresh.
-            await DropSessionAsync();
+            await DropSessionAsync(lane);
             throw;
         }
-
-        // Counted once per batch (a tagged measurement per event was a visible share of the writer's CPU), and before any
-        // answer is released, so that a client that got its 202 finds its event in the metrics.
-        var stored = 0;
-        var (resumed, admitted) = (0, 0);
-        var matched = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < batch.Count; i++)
+        if (committed.IsCompletedSuccessfully)
         {
-            if (answers[i].Stored)
-            {
-                stored++;
-                var e = batch[i];
-                foreach (var name in e.Matched)
-                {
-                    matched[name] = matched.GetValueOrDefault(name) + 1;
-                }
-                (resumed, admitted) = (resumed + e.Resumed, admitted + e.Admitted);
-            }
+            Answer(batch, answers);
+            return Task.CompletedTask;
         }
-        foreach (var (name, count) in matched)
-        {
-            telemetry.EventMatched(name, count);
-        }
-        telemetry.EventsRouted(resumed, admitted);
-        telemetry.EventsReceived(stored);
-        for (var i = 0; i < batch.Count; i++)
-        {
-            batch[i].Done.TrySetResult(answers[i].Answer);
-        }
+        return FinishAsync(lane, batch, answers, committed);
     }
 
     /// <summary>
-    /// The writer's store session (an open connection) is kept from batch to batch: a new scope, context,
+    /// A lane's store session (an open connection) is kept from batch to batch: a new scope, context,
     /// pooled connection and its per-connection pragmas for every group commit were the larger part of the
-    /// writer's CPU in the intake profile. Only the writer loop uses it, one batch at a time.
+    /// writer's CPU in the intake profile. Only the writer uses it, one batch at a time.
     /// </summary>
-    private async Task DropSessionAsync()
+    private static async Task DropSessionAsync(Lane lane)
     {
-        var session = _session;
-        _session = null;
+        var session = lane.Session;
+        lane.Session = null;
         if (session is not null)
         {
             await session.DisposeAsync();

@@ -14,6 +14,14 @@ namespace JourneyWorker.Runtime.Store;
 public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate gate, JourneyCatalog catalog, InstanceSql sql)
 {
     /// <summary>
+    /// Whether a writer may start its next transaction while its last COMMIT is still in flight
+    /// (<see cref="StoreSession.WriteUntilCommitAsync{T}"/>): where the server's own locks order the writers (PostgreSQL's
+    /// advisory locks on profiles and instances, taken before waits are read), a transaction that touches the same
+    /// profiles waits for that commit. SQLite has one writer and commits in process: nothing to overlap.
+    /// </summary>
+    public bool OverlapsCommits => sql.LockWaits is not null;
+
+    /// <summary>
     /// A connection kept open across several calls: a batch of the runner, or the intake writer from one
     /// group commit to the next (a new scope, context and connection per commit cost a visible share of its CPU).
     /// </summary>

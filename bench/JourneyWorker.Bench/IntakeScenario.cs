@@ -67,7 +67,8 @@ public static class IntakeScenario
         }
     }
 
-    internal sealed record Load(long Count, long Errors, double Rate, double P50, double P99, double? CpuSeconds = null, double Seconds = 0);
+    /// <summary>A measured load; <see cref="ProcessCpuSeconds"/>: the bench process's CPU over the measured run (wrk only).</summary>
+    internal sealed record Load(long Count, long Errors, double Rate, double P50, double P99, double? CpuSeconds = null, double Seconds = 0, double? ProcessCpuSeconds = null);
 
     /// <summary>The seed's purchase event configuration.</summary>
     internal const string PurchaseConfig = """

@@ -48,7 +48,10 @@ internal static class WrkLoad
         }
     }
 
-    /// <summary>A warm-up run, then the measured one; <paramref name="cpu"/> is read around the measured run only.</summary>
+    /// <summary>
+    /// A warm-up run, then the measured one; <paramref name="cpu"/> and this process's CPU (wrk runs apart) are read around
+    /// the measured run only.
+    /// </summary>
     public static async Task<IntakeScenario.Load> RunAsync(string wrk, Uri url, string? key, TimeSpan warmUp, TimeSpan duration, CancellationToken ct, Func<double>? cpu)
     {
         var folder = Directory.CreateTempSubdirectory("jw-wrk-");
@@ -58,9 +61,11 @@ internal static class WrkLoad
             await File.WriteAllTextAsync(script, Script(key), ct);
             await RunWrkAsync(wrk, script, url, warmUp, "warm", ct);
             var cpuFrom = cpu?.Invoke() ?? 0;
+            var processFrom = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             var result = await RunWrkAsync(wrk, script, url, duration, "run", ct);
             double? cpuSeconds = cpu is null ? null : cpu() - cpuFrom;
-            return result with { CpuSeconds = cpuSeconds };
+            var processSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - processFrom).TotalSeconds;
+            return result with { CpuSeconds = cpuSeconds, ProcessCpuSeconds = processSeconds };
         }
         finally
         {

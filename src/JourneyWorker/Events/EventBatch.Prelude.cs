@@ -36,6 +36,9 @@ public static partial class EventBatch
         reads.Add(setBased, ("@namespaces", namespaces), ("@values", values));
         tx.AddIdentityWaits(reads, namespaces, values);
         JourneyStarts.AddStamp(reads, sql);
+        // Prepared on the writer's kept connection: after the first batch Npgsql finds the statements prepared and sends no
+        // Parse, and the server neither parses nor (once its plans are generic) plans them again for every batch.
+        await reads.PrepareAsync(cancellationToken);
 
         string configStamp, startsStamp;
         var found = new Dictionary<(string Namespace, string Value), long>(keys.Count);

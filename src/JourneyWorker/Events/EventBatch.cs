@@ -195,6 +195,7 @@ public static partial class EventBatch
         command.AddParameter("@matched", events.Select(e => JsonSerializer.Serialize(e.Matched)).ToArray());
         command.AddParameter("@profiles", events.Select(e => e.Profiles.Count > 0 ? e.Profiles[0].ProfileId : (long?)null).ToArray());
         command.AddParameter("@reasons", events.Select((e, i) => routing[i] ? null : Reason(e, 0)).ToArray());
+        await command.PrepareAsync(cancellationToken); // as the batch's reads (EventBatch.Prelude.cs)
         var stored = new HashSet<Guid>(events.Count);
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {

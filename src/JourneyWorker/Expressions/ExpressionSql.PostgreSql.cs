@@ -1,23 +1,26 @@
+using System.Globalization;
 using System.Numerics;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace JourneyWorker.Expressions;
 
 public static partial class ExpressionSql
 {
     /// <summary>
-    /// PostgreSQL: each path is read once per row, in a sub-select whose <c>OFFSET 0</c> keeps the planner from inlining
-    /// (and so repeating) it into every reference: a column <c>v{i}</c> (its jsonb value, NULL when missing), <c>t{i}</c>
-    /// (its text: the string itself for a JSON string) and, only when the rule compares it as a number, <c>d{i}</c> (the
-    /// double it spells, when it is a number or a numeric string). Path parameters are <c>text[]</c> (string arrays) for
-    /// <c>#&gt;</c>; strings order by their bytes under <c>COLLATE "C"</c>, whatever the database's collation. The SQL
+    /// PostgreSQL: a path is read where it is used (<c>#&gt;</c> for its jsonb value, NULL when missing, <c>#&gt;&gt;</c>
+    /// for its text), so that AND, OR and CASE skip the reads they do not reach; only the paths the rule compares as
+    /// numbers are read once per row in a sub-select, with their doubles (<see cref="Condition"/>). Path parameters are <c>text[]</c> (string arrays)
+    /// for <c>#&gt;</c>; strings order by their bytes under <c>COLLATE "C"</c>, whatever the database's collation. The SQL
     /// holds no braces: EF's <c>SqlQueryRaw</c> reads its text as a format string.
     /// <para>Read Audience evaluates the rule once per profile it reads (four per profile it admits in the benchmark), so
-    /// its cost per row is the server's main cost there: on the jsonb column one sub-select level (each level is an executor
-    /// node per row; a text column adds one that parses it once), each path read once as jsonb and once as text (rather than
-    /// a path lookup per reference), the double only for paths compared as numbers, parsed by a plain cast unless the
-    /// number is long enough to leave the double's range (the bounds for those are parameters, not repeated literals).</para>
+    /// its cost per row is the server's main cost there: a path's equality with strings or booleans is one jsonb comparison
+    /// (<c>v IN ('"Atlanta"'::jsonb, …)</c>) with no type checks, the double is computed only for comparisons that need it,
+    /// by a plain cast unless the number is long enough to leave the double's range (the bounds for those are parameters,
+    /// not repeated literals), and a sub-select level (an executor node per row) only for those comparisons.</para>
     /// </summary>
-    private sealed class PostgreSqlBuilder(string column, bool jsonbColumn, DateTimeOffset now) : Builder(now)
+    private sealed partial class PostgreSqlBuilder(string column, bool jsonbColumn, DateTimeOffset now) : Builder(now)
     {
         private const string Upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
@@ -43,41 +46,69 @@ public static partial class ExpressionSql
         private readonly Dictionary<string, int> _paths = new(StringComparer.Ordinal);
         private readonly List<string> _segments = [];
 
+        /// <summary>Kept as the raw characters (jsonb reads them all); only quotes, backslashes and control characters are escaped.</summary>
+        private static readonly JsonSerializerOptions JsonLiteral = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
         protected override string True => "true";
 
         protected override string False => "false";
 
+        /// <summary>
+        /// Paths the rule compares as numbers are read once per row in a sub-select (<c>OFFSET 0</c> keeps the planner from
+        /// inlining them into every reference), as jsonb and text, and their doubles a level above from those columns;
+        /// every other path is read where it is used, so that AND, OR and CASE skip the reads they do not reach. Written
+        /// over the path reads themselves, the doubles of a rule of hundreds of numeric paths made an expression so large
+        /// that PostgreSQL's JIT took minutes optimizing it; a sub-select per numeric comparison (so that those too were
+        /// read only when reached) made JIT take as long for hundreds of them, so they share one.
+        /// </summary>
         public override string Condition(Operand root)
         {
             var condition = $"COALESCE({root.Bool}, false)";
-            if (_segments.Count == 0)
+            var numeric = Placeholders().Matches(condition).Where(m => m.Groups[1].Value == "d").Select(Index).Distinct().Order().ToList();
+            condition = Placeholders().Replace(condition, m => (m.Groups[1].Value, Index(m)) switch
             {
-                return $"({condition})";
+                (var kind, var i) when numeric.Contains(i) => $"{kind}{i}",
+                ("v", var i) => $"({Document} #> {_segments[i]})",
+                (_, var i) => $"({Document} #>> {_segments[i]})",
+            });
+            if (numeric.Count > 0)
+            {
+                var paths = numeric.Select(i => $"{Document} #> {_segments[i]} AS v{i}, {Document} #>> {_segments[i]} AS t{i}");
+                var bounds = (Add(InfinityFrom), Add(ZeroUpTo));
+                var numbers = numeric.Select(i => $"{Number($"v{i}", $"t{i}", bounds)} AS d{i}");
+                var values = $"SELECT rule_paths.*, {string.Join(", ", numbers)} FROM (SELECT {string.Join(", ", paths)} OFFSET 0) AS rule_paths OFFSET 0";
+                condition = $"(SELECT {condition} FROM ({values}) AS rule_values)";
             }
 
-            // A text column is parsed once per row, in a sub-select below the paths' (the paths are read several times each).
-            var document = jsonbColumn ? column : "j";
-            var from = jsonbColumn ? "" : $" FROM (SELECT ({column})::jsonb AS j OFFSET 0) AS rule_document";
-            List<string> paths = [];
-            List<string> numbers = [];
-            (string InfinityFrom, string ZeroUpTo)? bounds = null;
-            for (var i = 0; i < _segments.Count; i++)
+            // A text column is parsed once per row, in a sub-select below every path read.
+            return jsonbColumn ? $"({condition})" : $"(SELECT {condition} FROM (SELECT ({column})::jsonb AS j OFFSET 0) AS rule_document)";
+        }
+
+        private string Document => jsonbColumn ? column : "j";
+
+        private static int Index(Match m) => int.Parse(m.Groups[2].ValueSpan, CultureInfo.InvariantCulture);
+
+        /// <summary>
+        /// A path equals a boolean or a non-numeric string exactly when its jsonb value equals that value's jsonb (a number
+        /// or numeric string may equal a number, null is a type test): one path read and comparison, no type checks.
+        /// </summary>
+        protected override (string? Condition, List<Operand> Others) EqualsAny(Operand value, List<Operand> items)
+        {
+            if (value.PathIndex is not { } i)
             {
-                paths.Add($"{document} #> {_segments[i]} AS v{i}, {document} #>> {_segments[i]} AS t{i}");
-                if (condition.Contains($"THEN d{i} END", StringComparison.Ordinal))
-                {
-                    bounds ??= (Add(InfinityFrom), Add(ZeroUpTo));
-                    numbers.Add($"{Number($"v{i}", $"t{i}", bounds.Value)} AS d{i}");
-                }
+                return (null, items);
             }
-            var values = $"SELECT {string.Join(", ", paths)}{from} OFFSET 0";
-            if (numbers.Count > 0)
+
+            var direct = items.Where(item => item.Constant is bool || item.Constant is string s && ExpressionEvaluator.NumericString(s) is null).ToList();
+            if (direct.Count == 0)
             {
-                // The doubles a level above the paths, from their columns: written over the path reads themselves, a rule
-                // of hundreds of numeric paths made an expression so large that PostgreSQL's JIT took minutes optimizing it.
-                values = $"SELECT rule_paths.*, {string.Join(", ", numbers)} FROM ({values}) AS rule_paths OFFSET 0";
+                return (null, items);
             }
-            return $"(SELECT {condition} FROM ({values}) AS rule_values)";
+
+            var literals = direct.Select(item => item.Constant is bool b
+                ? (b ? "'true'::jsonb" : "'false'::jsonb")
+                : $"CAST({Add(JsonSerializer.Serialize((string)item.Constant!, JsonLiteral))} AS jsonb)");
+            return ($"COALESCE(«v{i}» IN ({string.Join(", ", literals)}), false)", [.. items.Except(direct)]);
         }
 
         protected override Operand Path(string path)
@@ -88,15 +119,19 @@ public static partial class ExpressionSql
                 _segments.Add(Add(path.Split('.')));
             }
 
-            // "THEN d{i} END" is what Condition looks for to know the double is needed.
-            var type = $"jsonb_typeof(v{i})";
+            // Placeholders, resolved by Condition: «d{i}» puts the path in the numeric sub-select, else it is read inline.
+            var type = $"jsonb_typeof(«v{i}»)";
             return new Operand(
-                $"(CASE WHEN {type} = 'number' THEN d{i} END)",
-                $"(CASE WHEN {type} = 'string' THEN d{i} END)",
-                $"(CASE WHEN {type} = 'string' THEN t{i} END)",
-                $"(CASE WHEN {type} = 'boolean' THEN v{i} = 'true'::jsonb END)",
-                $"(COALESCE({type}, 'null') = 'null')");
+                $"(CASE WHEN {type} = 'number' THEN «d{i}» END)",
+                $"(CASE WHEN {type} = 'string' THEN «d{i}» END)",
+                $"(CASE WHEN {type} = 'string' THEN «t{i}» END)",
+                $"(CASE WHEN {type} = 'boolean' THEN «v{i}» = 'true'::jsonb END)",
+                $"(COALESCE({type}, 'null') = 'null')",
+                PathIndex: i);
         }
+
+        [GeneratedRegex("«([vtd])([0-9]+)»")]
+        private static partial Regex Placeholders();
 
         /// <summary>
         /// The double a JSON number or numeric string (<c>-?[0-9]+(\.[0-9]+)?</c>, the twin of

@@ -41,13 +41,24 @@ public static partial class ExpressionSql
             _ => throw new ArgumentOutOfRangeException(nameof(dialect), dialect, null),
         };
         var root = builder.Translate(e);
-        return new SqlFragment(builder.Condition(root), builder.Parameters);
+        var condition = builder.Condition(root);
+        if (condition.Length > MaxSqlLength)
+        {
+            // PostgreSQL writes each path read out where it is used, so the whole can outgrow what every operand stayed under.
+            throw new ExpressionParseException(new ExpressionError(e.Position, $"The expression is too complex to run in SQL at position {e.Position}"));
+        }
+        return new SqlFragment(condition, builder.Parameters);
     }
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$")]
     private static partial Regex ColumnName();
 
-    private sealed record Operand(string Num, string NumStr, string Str, string Bool, string IsNull, bool IsNullLiteral = false)
+    /// <summary>
+    /// <paramref name="PathIndex"/> is set on a bare path's operand, <paramref name="Constant"/> on a boolean or string
+    /// literal's: the pair a dialect may compare directly (<see cref="Builder.EqualsAny"/>).
+    /// </summary>
+    private sealed record Operand(
+        string Num, string NumStr, string Str, string Bool, string IsNull, bool IsNullLiteral = false, int? PathIndex = null, object? Constant = null)
     {
         public int Length => Num.Length + NumStr.Length + Str.Length + Bool.Length + IsNull.Length;
     }
@@ -105,14 +116,20 @@ public static partial class ExpressionSql
 
         protected Operand Boolean(string condition) => new(NoValue, NoValue, NoValue, condition, False);
 
+        /// <summary>
+        /// A condition true exactly when <paramref name="value"/> equals one of the <paramref name="items"/> that the dialect
+        /// can compare directly, and the items it cannot (to be compared as usual); by default none can.
+        /// </summary>
+        protected virtual (string? Condition, List<Operand> Others) EqualsAny(Operand value, List<Operand> items) => (null, items);
+
         protected string Truthy(Operand o) => $"COALESCE({o.Bool}, {False})";
 
         private Operand Literal(object? value) => value switch
         {
             null => new Operand(NoValue, NoValue, NoValue, NoValue, True, IsNullLiteral: true),
-            bool b => new Operand(NoValue, NoValue, NoValue, b ? True : False, False),
+            bool b => new Operand(NoValue, NoValue, NoValue, b ? True : False, False, Constant: b),
             double d => new Operand(Add(d), NoValue, NoValue, NoValue, False),
-            string s => new Operand(NoValue, ExpressionEvaluator.NumericString(s) is { } n ? Add(n) : NoValue, Add(s), NoValue, False),
+            string s => new Operand(NoValue, ExpressionEvaluator.NumericString(s) is { } n ? Add(n) : NoValue, Add(s), NoValue, False, Constant: s),
             _ => throw new NotSupportedException(value.GetType().Name),
         };
 
@@ -144,6 +161,11 @@ public static partial class ExpressionSql
                 return $"(NOT {left.IsNull} AND NOT {right.IsNull} AND NOT {Compare(ComparisonOperator.Equal, left, right)})";
             }
 
+            if (op == ComparisonOperator.Equal && Direct(left, right) is { } direct)
+            {
+                return direct;
+            }
+
             var symbol = ComparisonExpression.Symbol(op);
             List<(string L, string R)> pairs = [(left.Num, right.Num), (left.Num, right.NumStr), (left.NumStr, right.Num)];
             if (left.Str != NoValue && right.Str != NoValue)
@@ -159,14 +181,18 @@ public static partial class ExpressionSql
             return terms.Count == 0 ? False : $"COALESCE({string.Join(", ", terms)}, {False})";
         }
 
+        private string? Direct(Operand a, Operand b) =>
+            EqualsAny(a, [b]) is (string ab, []) ? ab : EqualsAny(b, [a]) is (string ba, []) ? ba : null;
+
         private string In(Operand value, InExpression i)
         {
-            var items = i.Items.Select(item => Literal(item.Value)).ToList();
+            var (direct, items) = EqualsAny(value, [.. i.Items.Select(item => Literal(item.Value))]);
+            List<string> terms = direct is null ? [] : [direct];
             if (i.Negated)
             {
-                return Balanced([$"(NOT {value.IsNull})", .. items.Select(item => Compare(ComparisonOperator.NotEqual, value, item))], "AND");
+                return Balanced([$"(NOT {value.IsNull})", .. terms.Select(t => $"(NOT {t})"), .. items.Select(item => Compare(ComparisonOperator.NotEqual, value, item))], "AND");
             }
-            return items.Count == 0 ? False : Balanced([.. items.Select(item => Compare(ComparisonOperator.Equal, value, item))], "OR");
+            return Balanced([.. terms, .. items.Select(item => Compare(ComparisonOperator.Equal, value, item))], "OR");
         }
 
         /// <summary>Joins as a balanced tree: databases limit expression depth, and a flat chain of 500 terms is 500 deep.</summary>

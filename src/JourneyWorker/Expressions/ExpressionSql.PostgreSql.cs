@@ -10,8 +10,8 @@ public static partial class ExpressionSql
 {
     /// <summary>
     /// PostgreSQL: a path is read where it is used (<c>#&gt;</c> for its jsonb value, NULL when missing, <c>#&gt;&gt;</c>
-    /// for its text), so that AND, OR and CASE skip the reads they do not reach; only the paths the rule compares as
-    /// numbers are read once per row in a sub-select, with their doubles (<see cref="Condition"/>). Path parameters are <c>text[]</c> (string arrays)
+    /// for its text), so that AND, OR and CASE skip the reads they do not reach; only in a rule with many numeric
+    /// comparisons are the paths compared as numbers read once per row in a sub-select, with their doubles (<see cref="Condition"/>). Path parameters are <c>text[]</c> (string arrays)
     /// for <c>#&gt;</c>; strings order by their bytes under <c>COLLATE "C"</c>, whatever the database's collation. The SQL
     /// holds no braces: EF's <c>SqlQueryRaw</c> reads its text as a format string.
     /// <para>Read Audience evaluates the rule once per profile it reads (four per profile it admits in the benchmark), so
@@ -54,28 +54,37 @@ public static partial class ExpressionSql
         protected override string False => "false";
 
         /// <summary>
-        /// Paths the rule compares as numbers are read once per row in a sub-select (<c>OFFSET 0</c> keeps the planner from
-        /// inlining them into every reference), as jsonb and text, and their doubles a level above from those columns;
-        /// every other path is read where it is used, so that AND, OR and CASE skip the reads they do not reach. Written
-        /// over the path reads themselves, the doubles of a rule of hundreds of numeric paths made an expression so large
-        /// that PostgreSQL's JIT took minutes optimizing it; a sub-select per numeric comparison (so that those too were
-        /// read only when reached) made JIT take as long for hundreds of them, so they share one.
+        /// Up to this many uses of a double (two per numeric comparison with a path: as a number and as a numeric string),
+        /// each is written out where it is used, its path read there (~1.5 KB of SQL each, which AND/OR skip when they
+        /// can); past it, the paths compared as numbers share one sub-select (below).
+        /// </summary>
+        private const int InlineDoubles = 8;
+
+        /// <summary>
+        /// Every path is read where it is used, so that AND, OR and CASE skip the reads they do not reach, except in a rule
+        /// with more doubles than <see cref="InlineDoubles"/>: there the paths compared as numbers are read once per row in a
+        /// sub-select (<c>OFFSET 0</c> keeps the planner from inlining them into every reference), as jsonb and text, with
+        /// their doubles a level above from those columns. Written over the path reads themselves, the doubles of a rule of
+        /// hundreds of numeric paths made an expression so large that PostgreSQL's JIT took minutes optimizing it (and the
+        /// SQL passed <see cref="MaxSqlLength"/>); a sub-select per numeric comparison made JIT take as long, so they share one.
         /// </summary>
         public override string Condition(Operand root)
         {
             var condition = $"COALESCE({root.Bool}, false)";
-            var numeric = Placeholders().Matches(condition).Where(m => m.Groups[1].Value == "d").Select(Index).Distinct().Order().ToList();
+            var doubles = Placeholders().Matches(condition).Where(m => m.Groups[1].Value == "d").ToList();
+            var numeric = doubles.Count > InlineDoubles ? [.. doubles.Select(Index).Distinct().Order()] : new List<int>();
+            (string, string)? bounds = doubles.Count > 0 ? (Add(InfinityFrom), Add(ZeroUpTo)) : null;
             condition = Placeholders().Replace(condition, m => (m.Groups[1].Value, Index(m)) switch
             {
                 (var kind, var i) when numeric.Contains(i) => $"{kind}{i}",
-                ("v", var i) => $"({Document} #> {_segments[i]})",
-                (_, var i) => $"({Document} #>> {_segments[i]})",
+                ("v", var i) => Read(i),
+                ("t", var i) => Text(i),
+                (_, var i) => Number(Read(i), Text(i), bounds!.Value),
             });
             if (numeric.Count > 0)
             {
-                var paths = numeric.Select(i => $"{Document} #> {_segments[i]} AS v{i}, {Document} #>> {_segments[i]} AS t{i}");
-                var bounds = (Add(InfinityFrom), Add(ZeroUpTo));
-                var numbers = numeric.Select(i => $"{Number($"v{i}", $"t{i}", bounds)} AS d{i}");
+                var paths = numeric.Select(i => $"{Read(i)} AS v{i}, {Text(i)} AS t{i}");
+                var numbers = numeric.Select(i => $"{Number($"v{i}", $"t{i}", bounds!.Value)} AS d{i}");
                 var values = $"SELECT rule_paths.*, {string.Join(", ", numbers)} FROM (SELECT {string.Join(", ", paths)} OFFSET 0) AS rule_paths OFFSET 0";
                 condition = $"(SELECT {condition} FROM ({values}) AS rule_values)";
             }
@@ -83,6 +92,10 @@ public static partial class ExpressionSql
             // A text column is parsed once per row, in a sub-select below every path read.
             return jsonbColumn ? $"({condition})" : $"(SELECT {condition} FROM (SELECT ({column})::jsonb AS j OFFSET 0) AS rule_document)";
         }
+
+        private string Read(int i) => $"({Document} #> {_segments[i]})";
+
+        private string Text(int i) => $"({Document} #>> {_segments[i]})";
 
         private string Document => jsonbColumn ? column : "j";
 

@@ -31,6 +31,11 @@ public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
         "not (vip or score > 3) and (exists(email) or homeAddress.city = null)", "null = null", "score != null and score != \"x\"",
         "person.birthYear in []", "person.birthYear not in []", "lower(name) = \"émile\"", "lower(homeAddress.city) < \"b\"", "year(score) = 3", "\"1985\" = person.birthYear",
         "score > 1000000", "score < -1000000", "score = 0", "score > 0 and score < 0.000001", "score = 5e-324",
+        // PostgreSQL compares a path with strings and booleans as jsonb, and reads numeric paths in one sub-select past a few.
+        "name in [\"Émile\", \"😀 smile\", \"alice\"]", "name = \"Émile\"", "name not in [\"alice\", \"😀 smile\", true, 1]",
+        "vip in [true, \"true\"]", "vip not in [true, 1]", "vip != true", "score in [\"x\", \"3\", true, null]", "tags = \"abc\"",
+        "score > 1 or score < -1 or person.birthYear > 1990 or person.birthYear < 1960 or year(signupDate) = 2019",
+        "homeAddress.city = \"Atlanta\" and (score > 1 or score < -1 or person.birthYear > 1990 or person.birthYear < 1960 or name = \"bob\")",
     ];
 
     internal static readonly Lazy<Dictionary<long, JsonObject>> Profiles = new(GenerateProfiles);
@@ -52,14 +57,16 @@ public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
     {
         using var connection = postgres.OpenOrSkip();
         AssertAgreement(rule, connection, SqlDialect.PostgreSql);
+        // Read Audience and previews read the jsonb copy, where paths are read without the text's parse.
+        AssertAgreement(rule, connection, SqlDialect.PostgreSql, jsonb: true);
     }
 
-    private static void AssertAgreement(string rule, DbConnection connection, SqlDialect dialect)
+    private static void AssertAgreement(string rule, DbConnection connection, SqlDialect dialect, bool jsonb = false)
     {
         var profiles = Profiles.Value;
         var expression = ExpressionParser.Parse(rule);
         var expected = Accepted(expression);
-        var fragment = ExpressionSql.ToSql(expression, "Attributes", Now, dialect);
+        var fragment = ExpressionSql.ToSql(expression, jsonb ? "Document" : "Attributes", Now, dialect, jsonb);
         // EF's SqlQueryRaw takes its SQL as a format string, where braces are placeholders.
         Assert.DoesNotContain("{", fragment.Sql, StringComparison.Ordinal);
         Assert.DoesNotContain("}", fragment.Sql, StringComparison.Ordinal);
@@ -68,7 +75,7 @@ public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
         var onlyEvaluator = expected.Except(actual).Take(3).Select(id => profiles[id].ToJsonString());
         var onlySql = actual.Except(expected).Take(3).Select(id => profiles[id].ToJsonString());
         Assert.True(expected.SetEquals(actual),
-            $"{rule}: evaluator {expected.Count}, {dialect} {actual.Count}.\nOnly evaluator: {string.Join("\n", onlyEvaluator)}\nOnly SQL: {string.Join("\n", onlySql)}");
+            $"{rule}: evaluator {expected.Count}, {dialect}{(jsonb ? " (jsonb)" : "")} {actual.Count}.\nOnly evaluator: {string.Join("\n", onlyEvaluator)}\nOnly SQL: {string.Join("\n", onlySql)}");
     }
 
     /// <summary>The ids of the profiles the evaluator accepts.</summary>
@@ -129,6 +136,18 @@ public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
     }
 
     [Fact]
+    public void PostgreSql_reads_the_paths_of_a_short_rule_where_it_uses_them()
+    {
+        // The seed rule runs once per profile Read Audience looks at: a sub-select there is an executor node per row, and
+        // a jsonb literal saves the type checks.
+        var fragment = ExpressionSql.ToSql(ExpressionParser.Parse(Rules.First().Data), "Document", Now, SqlDialect.PostgreSql, jsonbColumn: true);
+        Assert.DoesNotContain("SELECT", fragment.Sql, StringComparison.Ordinal);
+        Assert.Contains("AS jsonb)", fragment.Sql, StringComparison.Ordinal);
+        Assert.Contains("\"Seattle\"", fragment.Parameters);
+        Assert.DoesNotContain("«", fragment.Sql, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_longest_rules_still_run_in_sqlite()
     {
         TestProvider.SqliteOnly("checks the SQLite translation of rules on a SQLite file of its own");
@@ -141,13 +160,14 @@ public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
     {
         using var connection = postgres.OpenOrSkip();
         AssertLongestRulesRun(connection, SqlDialect.PostgreSql);
+        AssertLongestRulesRun(connection, SqlDialect.PostgreSql, jsonb: true);
     }
 
     /// <summary>
     /// 4,000 characters of flat "or", of distinct bare paths, and a 1,000-item list: no expression depth limit (SQLite's),
     /// column limit or stack depth (PostgreSQL's) may be reached, and the answer must still be the evaluator's.
     /// </summary>
-    private static void AssertLongestRulesRun(DbConnection connection, SqlDialect dialect)
+    private static void AssertLongestRulesRun(DbConnection connection, SqlDialect dialect, bool jsonb = false)
     {
         var chain = Longest("", i => $"a{i} = {i}", " or ", "");
         var paths = Longest("", i => $"{(char)('a' + (i % 26))}{i / 26}", " or ", "");
@@ -156,7 +176,7 @@ public sealed class EvaluatorSqlAgreementTests(PostgresProfiles postgres)
         foreach (var rule in new[] { chain, paths, list })
         {
             var expression = ExpressionParser.Parse(rule);
-            Assert.Equal(Accepted(expression), Select(connection, ExpressionSql.ToSql(expression, "Attributes", Now, dialect)));
+            Assert.Equal(Accepted(expression), Select(connection, ExpressionSql.ToSql(expression, jsonb ? "Document" : "Attributes", Now, dialect, jsonb)));
         }
     }
 

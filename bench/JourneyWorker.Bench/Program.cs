@@ -39,7 +39,8 @@ public static class BenchProgram
             --caps       audience-entry: a frequency rule is in force for the e-mails (email 3 per P7D: it caps
                          nobody, each profile gets one e-mail; every checkpoint counts against it)
             --emails N   audience-entry: time the first N e-mails (a multiple of 500; quick default 2,000, full: all)
-            --profiles N import: N new profiles (a multiple of 10) and the first N/20 again, instead of the full or quick size
+            --profiles N import: N new profiles (a multiple of 10) and the first N/20 again, instead of the full or quick size;
+                         audience-entry: N profiles (a multiple of 4,000, a quarter enter) instead of 1,000,000 (quick 50,000)
             """;
 
         var scenarios = new List<string>();
@@ -50,7 +51,7 @@ public static class BenchProgram
         var workers = 1;
         var caps = false;
         long? emails = null;
-        long? importProfiles = null;
+        long? profiles = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -63,7 +64,7 @@ public static class BenchProgram
                     i++;
                     break;
                 case "--profiles" when i + 1 < args.Length && long.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var p) && p > 0 && p % 10 == 0:
-                    importProfiles = p;
+                    profiles = p;
                     i++;
                     break;
                 case "--json" when i + 1 < args.Length: json = args[++i]; break;
@@ -80,6 +81,11 @@ public static class BenchProgram
         if (scenarios.Count == 0)
         {
             Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        if (profiles is { } size && size % 4_000 != 0 && scenarios.Contains("audience-entry"))
+        {
+            Console.Error.WriteLine("audience-entry needs --profiles to be a multiple of 4,000 (a quarter of them enter).");
             return 2;
         }
         if (provider == BenchTarget.PostgreSql && string.IsNullOrWhiteSpace(server))
@@ -127,11 +133,11 @@ public static class BenchProgram
                     }
                     await (scenario switch
                     {
-                        "audience-entry" => AudienceEntryScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
+                        "audience-entry" => AudienceEntryScenario.RunAsync(folder, profiles ?? (quick ? 50_000 : 1_000_000), quick, target, database, report, cancel.Token),
                         "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), target, database, report, cancel.Token),
                         "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
                         "simulate" => SimulateScenario.RunAsync(folder, quick ? 2_000 : 10_000, database, report, cancel.Token),
-                        "import" => ImportScenario.RunAsync(folder, importProfiles ?? (quick ? 10_000 : 1_000_000), importProfiles / 20 ?? (quick ? 1_000 : 50_000), target, database, report, cancel.Token),
+                        "import" => ImportScenario.RunAsync(folder, profiles ?? (quick ? 10_000 : 1_000_000), profiles / 20 ?? (quick ? 1_000 : 50_000), target, database, report, cancel.Token),
                         "report" => ReportScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, database, report, cancel.Token),
                         _ => PreviewScenario.RunAsync(folder, quick ? [100_000] : [100_000, 1_000_000], database, report, cancel.Token),
                     });

@@ -7,6 +7,7 @@ using JourneyWorker.Runtime;
 using JourneyWorker.Runtime.Store;
 using JourneyWorker.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using static JourneyWorker.Tests.Runtime.Engine;
 
@@ -84,6 +85,80 @@ public sealed class EntryStepTests
 
         Assert.Equal([(1, ids[1]), (1, ids[3]), (2, ids[5]), (1, null)], pages);
         Assert.Equal(ids, (await InstancesAsync(h, journey)).Select(i => i.ProfileId));
+    }
+
+    [Fact]
+    public async Task A_member_admitted_meanwhile_by_another_transaction_is_skipped_not_failed()
+    {
+        // Another transaction (an event's admission, say) admits a member of the page and has not committed when the page
+        // is read: the page's insert waits for it and must then skip that member (on PostgreSQL the insert without ON
+        // CONFLICT meets a unique violation there, and the page is admitted again under ON CONFLICT), admitting the rest.
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await h.ImportAsync(ProfilesNdjson(5), Ct);
+        var audience = await AudienceAsync(h);
+        var (journey, version) = await PublishAsync(h, Journey("read", "", Read(audience, "m"), Mail("m")));
+        await using var db = h.App.Db();
+        var ids = await db.Profiles.OrderBy(p => p.Id).Select(p => p.Id).ToListAsync(Ct);
+        var compiled = (await h.App.Services.GetRequiredService<JourneyCatalog>().GetAsync(db, version, Ct))!;
+        var now = h.App.Time.GetUtcNow();
+        var store = h.App.Services.GetRequiredService<InstanceStore>();
+
+        var admitted = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var holder = AdmitAndHoldAsync(h, compiled, ids[2], now, admitted, release.Task);
+        await Task.WhenAny(admitted.Task, holder);
+        await (holder.IsCompleted ? holder : admitted.Task);
+
+        var page = store.WriteAsync(tx => tx.AdmitMembersAsync(compiled, AudienceQuery.Where("n > 0", now, db.Dialect()), 0, 10, false, now, Ct), Ct);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!page.IsCompleted && !await QueuedAsync(h) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, Ct);
+        }
+        Assert.False(page.IsCompleted, "the page did not wait for the uncommitted admission");
+        release.SetResult();
+
+        Assert.Single(await holder);
+        Assert.Equal((4, (long?)null), await page);
+        Assert.Equal(ids, (await InstancesAsync(h, journey)).Select(i => i.ProfileId));
+    }
+
+    /// <summary>
+    /// Admits <paramref name="profile"/> and holds the transaction open until <paramref name="release"/>. On PostgreSQL as
+    /// another worker process would, outside this process's write gate; on SQLite, with one writer, through the gate.
+    /// </summary>
+    private static async Task<List<long>> AdmitAndHoldAsync(
+        EngineHarness h, CompiledJourney journey, long profile, DateTimeOffset now, TaskCompletionSource admitted, Task release)
+    {
+        async Task<List<long>> AdmitAsync(StoreTransaction tx)
+        {
+            var created = await tx.AdmitAsync(journey, [profile], false, now, null, Ct);
+            admitted.SetResult();
+            await release.WaitAsync(Ct);
+            return created;
+        }
+
+        if (!TestProvider.IsPostgreSql)
+        {
+            return await h.App.Services.GetRequiredService<InstanceStore>().WriteAsync(AdmitAsync, Ct);
+        }
+        await using var db = h.App.Db();
+        await using var transaction = await db.Database.BeginTransactionAsync(Ct);
+        var services = h.App.Services;
+        var created = await AdmitAsync(new StoreTransaction(db, transaction.GetDbTransaction(), services.GetRequiredService<JourneyCatalog>(), services.GetRequiredService<InstanceSql>()));
+        await transaction.CommitAsync(Ct);
+        return created;
+    }
+
+    /// <summary>Whether a transaction waits for another: on PostgreSQL a lock not granted, on SQLite the write gate's queue.</summary>
+    private static async Task<bool> QueuedAsync(EngineHarness h)
+    {
+        if (!TestProvider.IsPostgreSql)
+        {
+            return h.App.Services.GetRequiredService<WriteGate>().Waiting > 0;
+        }
+        await using var db = h.App.Db();
+        return await db.Database.SqlQueryRaw<long>("""SELECT count(*) AS "Value" FROM pg_locks WHERE NOT granted""").SingleAsync(Ct) > 0;
     }
 
     private static (int Entered, int Succeeded, int Failed) Counts(JsonNode report, string node) =>

@@ -282,6 +282,14 @@ public abstract partial class InstanceSql
     public abstract string Admit(string profiles, string condition, string returning);
 
     /// <summary>
+    /// <see cref="Admit"/> without its skip of a profile that another transaction admitted meanwhile, or null when the
+    /// skip costs nothing worth saving. That skip is PostgreSQL's ON CONFLICT, a speculative insertion per row; without
+    /// it such a profile (rare: its admission ran concurrently with this one) fails the statement with a unique
+    /// violation, so the caller runs this under a savepoint and runs <see cref="Admit"/> again when that happens.
+    /// </summary>
+    public virtual string? AdmitUnguarded(string profiles, string condition, string returning) => null;
+
+    /// <summary>
     /// Sent first in a transaction that admits audience members, or null: a setting for the rest of the transaction only
     /// (PostgreSQL: no JIT compilation, see <see cref="PostgreSqlInstanceSql.ChunkSettings"/>).
     /// </summary>

@@ -168,7 +168,13 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
         INSERT INTO "MessageReactions" ("OutboxMessageId", "Kind", "At") VALUES (@id, @kind, @at) ON CONFLICT DO NOTHING
         """;
 
-    public override string Admit(string profiles, string condition, string returning) => AdmitText(profiles, condition, returning);
+    public override string Admit(string profiles, string condition, string returning) => AdmitText(profiles, condition, returning, guarded: true);
+
+    /// <summary>
+    /// ON CONFLICT DO NOTHING makes every row a speculative insertion (a check of the unique indexes before the insert, a
+    /// confirmation after it): ~1.7 µs of the server's ~12 µs per profile Read Audience admits.
+    /// </summary>
+    public override string AdmitUnguarded(string profiles, string condition, string returning) => AdmitText(profiles, condition, returning, guarded: false);
 
     /// <summary>
     /// No JIT for a chunk of Read Audience. Its estimated cost (the rule over the profiles read, the insert) passes
@@ -185,7 +191,7 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
     /// at 250,000); the LATERAL form can only be a seek of the (ProfileId, WaitingFor) index per profile of the chunk.
     /// A profile already running is skipped by ON CONFLICT as well (the unique index of running instances), should it start meanwhile.
     /// </summary>
-    private static string AdmitText(string profiles, string condition, string returning) => $"""
+    private static string AdmitText(string profiles, string condition, string returning, bool guarded) => $"""
         INSERT INTO "JourneyInstances"
             ("JourneyId", "JourneyVersionId", "ProfileId", "Status", "NodeId", "DueAt", "Context", "IsTest", "NextSeq", "DeadlineAt", "EnteredAt", "TraceParent")
         SELECT @journey, @version, p."Id", @active, CAST(@node AS text), @now, @context, @test, @firstSeq, @deadline, @entered, CAST(@traceParent AS text)
@@ -199,11 +205,11 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
           AND (NOT @testOnly OR p."IsTest")
           AND r."refused" IS NULL
         ORDER BY p."Id"
-        ON CONFLICT DO NOTHING
+        {(guarded ? "ON CONFLICT DO NOTHING" : "")}
         RETURNING "{returning}"
         """;
 
-    public override string AdmitProfiles { get; } = AdmitText("\"Profiles\"", "p.\"Id\" = ANY(@ids)", "Id");
+    public override string AdmitProfiles { get; } = AdmitText("\"Profiles\"", "p.\"Id\" = ANY(@ids)", "Id", guarded: true);
 
     public override string ExitInstance { get; } = ExitReturning("\"Id\" = @id");
 

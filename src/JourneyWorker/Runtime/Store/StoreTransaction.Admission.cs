@@ -60,16 +60,26 @@ public sealed partial class StoreTransaction
         }
 
         // The fragment's text holds no client data: literals and paths are parameters (see ExpressionSql).
-        var (admitted, last) = (0, afterId);
-        await using (var insert = AdmitCommand(sql.Admit($"({sql.Members(members.Sql)})", "1 = 1", "ProfileId"), journey, testOnly, now, null, null))
+        var (profiles, condition) = ($"({sql.Members(members.Sql)})", "1 = 1");
+        int admitted;
+        long last;
+        if (sql.AdmitUnguarded(profiles, condition, "ProfileId") is { } unguarded)
         {
-            AddMemberParameters(insert, members, afterId, limit);
-            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            await transaction.SaveAsync(AdmitSavepoint, cancellationToken);
+            try
             {
-                admitted++;
-                last = Math.Max(last, reader.GetInt64(0));
+                (admitted, last) = await InsertMembersAsync(unguarded, journey, members, afterId, limit, testOnly, now, cancellationToken);
             }
+            catch (DbException e) when (e.SqlState == UniqueViolation)
+            {
+                // A profile of the page was admitted by another transaction (an event's) after the statement's snapshot.
+                await transaction.RollbackAsync(AdmitSavepoint, cancellationToken);
+                (admitted, last) = await InsertMembersAsync(sql.Admit(profiles, condition, "ProfileId"), journey, members, afterId, limit, testOnly, now, cancellationToken);
+            }
+        }
+        else
+        {
+            (admitted, last) = await InsertMembersAsync(sql.Admit(profiles, condition, "ProfileId"), journey, members, afterId, limit, testOnly, now, cancellationToken);
         }
         Counters.Instances(journey.Version.Id, journey.Start.Next, InstanceStatus.Active, admitted);
         MadeWorkDue |= admitted > 0;
@@ -85,6 +95,26 @@ public sealed partial class StoreTransaction
         await using var page = await probe.ExecuteReaderAsync(cancellationToken);
         await page.ReadAsync(cancellationToken);
         return (admitted, page.GetInt64(0) < limit ? null : page.GetInt64(1));
+    }
+
+    private const string AdmitSavepoint = "admit_members";
+
+    /// <summary>SQLSTATE unique_violation.</summary>
+    private const string UniqueViolation = "23505";
+
+    private async Task<(int Admitted, long Last)> InsertMembersAsync(
+        string text, CompiledJourney journey, SqlFragment members, long afterId, int limit, bool testOnly, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (admitted, last) = (0, afterId);
+        await using var insert = AdmitCommand(text, journey, testOnly, now, null, null);
+        AddMemberParameters(insert, members, afterId, limit);
+        await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            admitted++;
+            last = Math.Max(last, reader.GetInt64(0));
+        }
+        return (admitted, last);
     }
 
     private static void AddMemberParameters(DbCommand command, SqlFragment members, long afterId, int limit)

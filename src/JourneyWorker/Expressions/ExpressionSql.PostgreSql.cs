@@ -11,14 +11,14 @@ public static partial class ExpressionSql
     /// <summary>
     /// PostgreSQL: a path is read where it is used (<c>#&gt;</c> for its jsonb value, NULL when missing, <c>#&gt;&gt;</c>
     /// for its text), so that AND, OR and CASE skip the reads they do not reach; only in a rule with many numeric
-    /// comparisons are the paths compared as numbers read once per row in a sub-select, with their doubles (<see cref="Condition"/>). Path parameters are <c>text[]</c> (string arrays)
-    /// for <c>#&gt;</c>; strings order by their bytes under <c>COLLATE "C"</c>, whatever the database's collation. The SQL
-    /// holds no braces: EF's <c>SqlQueryRaw</c> reads its text as a format string.
+    /// comparisons do the paths compared as numbers share a sub-select (see <see cref="Condition"/>). Path parameters are
+    /// <c>text[]</c> (string arrays) for <c>#&gt;</c>; strings order by their bytes under <c>COLLATE "C"</c>, whatever the
+    /// database's collation. The SQL holds no braces: EF's <c>SqlQueryRaw</c> reads its text as a format string.
     /// <para>Read Audience evaluates the rule once per profile it reads (four per profile it admits in the benchmark), so
     /// its cost per row is the server's main cost there: a path's equality with strings or booleans is one jsonb comparison
-    /// (<c>v IN ('"Atlanta"'::jsonb, …)</c>) with no type checks, the double is computed only for comparisons that need it,
+    /// (<c>v IN ('"Atlanta"'::jsonb, …)</c>) with no type checks, the double is computed only where a comparison needs it,
     /// by a plain cast unless the number is long enough to leave the double's range (the bounds for those are parameters,
-    /// not repeated literals), and a sub-select level (an executor node per row) only for those comparisons.</para>
+    /// not repeated literals), and a short rule has no sub-select (each is an executor node per row).</para>
     /// </summary>
     private sealed partial class PostgreSqlBuilder(string column, bool jsonbColumn, DateTimeOffset now) : Builder(now)
     {

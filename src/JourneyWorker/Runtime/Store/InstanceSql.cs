@@ -282,10 +282,9 @@ public abstract partial class InstanceSql
     public abstract string Admit(string profiles, string condition, string returning);
 
     /// <summary>
-    /// <see cref="Admit"/> without its skip of a profile that another transaction admitted meanwhile, or null when the
-    /// skip costs nothing worth saving. That skip is PostgreSQL's ON CONFLICT, a speculative insertion per row; without
-    /// it such a profile (rare: its admission ran concurrently with this one) fails the statement with a unique
-    /// violation, so the caller runs this under a savepoint and runs <see cref="Admit"/> again when that happens.
+    /// <see cref="Admit"/> without its skip of a profile another transaction admitted meanwhile (PostgreSQL's ON CONFLICT,
+    /// a speculative insertion per row), or null. Such a profile fails it with a unique violation: the caller runs it under
+    /// a savepoint and runs <see cref="Admit"/> when that happens.
     /// </summary>
     public virtual string? AdmitUnguarded(string profiles, string condition, string returning) => null;
 

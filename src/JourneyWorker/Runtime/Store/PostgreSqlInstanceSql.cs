@@ -189,7 +189,8 @@ public sealed class PostgreSqlInstanceSql : InstanceSql
     /// an anti join that reads and sorts every instance of the journey for each chunk (a merge anti join while the new
     /// instances have no statistics yet), which makes Read Audience quadratic in the audience (42 µs per admitted profile
     /// at 250,000); the LATERAL form can only be a seek of the (ProfileId, WaitingFor) index per profile of the chunk.
-    /// A profile already running is skipped by ON CONFLICT as well (the unique index of running instances), should it start meanwhile.
+    /// A profile that starts running meanwhile (admitted by a transaction that commits after this statement began) is
+    /// skipped by ON CONFLICT (the unique index of running instances); the unguarded form fails on it instead.
     /// </summary>
     private static string AdmitText(string profiles, string condition, string returning, bool guarded) => $"""
         INSERT INTO "JourneyInstances"

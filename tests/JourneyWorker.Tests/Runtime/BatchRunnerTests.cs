@@ -68,4 +68,43 @@ public sealed class BatchRunnerTests
         Assert.Equal([Email(1), Email(3)], h.Smtp.Messages.Select(m => m.To.Single()).Order());
         Assert.Equal(0, await h.DrainAsync(Ct));
     }
+
+    [Fact]
+    public async Task A_batch_of_messages_writes_each_its_own_outbox_row_links_and_steps()
+    {
+        // The rows of a whole batch are written together (on PostgreSQL one statement per kind of row): each message's
+        // links must land on its own outbox row, and each instance's steps and state on its own instance.
+        await using var h = await EngineHarness.StartAsync(Ct);
+        var mail = new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = "m", ["type"] = "email", ["subject"] = "Hi",
+            ["html"] = """<p><a href="https://shop.example.com/a/{{profile.id}}">a</a> <a href="https://shop.example.com/b/{{profile.id}}">b</a></p>""",
+        }.ToJsonString();
+        var (journey, _) = await StartReadAudienceAsync(h, 6, "m", "", mail);
+
+        await h.DrainAsync(Ct);
+        await h.Smtp.WaitForMessagesAsync(6, cancellationToken: Ct);
+
+        var instances = await InstancesAsync(h, journey);
+        Assert.Equal(6, instances.Count);
+        await using var db = h.App.Db();
+        var outbox = await db.OutboxMessages.Where(o => o.Status == OutboxStatus.Sent).ToListAsync(Ct);
+        Assert.Equal(instances.Select(i => (i.Id, i.ProfileId)).Order(), outbox.Select(o => (o.InstanceId, o.ProfileId)).Order());
+        var links = await db.TrackedLinks.ToListAsync(Ct);
+        foreach (var message in outbox)
+        {
+            Assert.Equal(
+                [(0, $"https://shop.example.com/a/{message.ProfileId}"), (1, $"https://shop.example.com/b/{message.ProfileId}")],
+                links.Where(l => l.OutboxMessageId == message.Id).OrderBy(l => l.Index).Select(l => (l.Index, l.Url)));
+            var sent = Assert.Single(h.Smtp.Messages, m => m.Message.MessageId == message.MessageId);
+            var address = await db.ProfileIdentities.Where(i => i.ProfileId == message.ProfileId && i.Namespace == "email").Select(i => i.Value).SingleAsync(Ct);
+            Assert.Equal(address, sent.To.Single());
+        }
+        foreach (var instance in instances)
+        {
+            Assert.Equal(InstanceStatus.Completed, instance.Status);
+            Assert.Null(instance.LeaseOwner);
+            Assert.Equal(["m:entered", "m:succeeded"], (await TraceAsync(h, instance.Id))[^2..]);
+        }
+    }
 }

@@ -5,7 +5,7 @@ namespace JourneyWorker.Runtime.Store;
 /// (FOR UPDATE SKIP LOCKED), id lists as bigint[] (= ANY), ON CONFLICT DO NOTHING, jsonb for the instance
 /// context. A parameter that may be NULL where PostgreSQL cannot infer its type is cast.
 /// </summary>
-public sealed class PostgreSqlInstanceSql : InstanceSql
+public sealed partial class PostgreSqlInstanceSql : InstanceSql
 {
     /// <summary>The channel every worker LISTENs on for work made due by another.</summary>
     public const string DueChannel = "journeyworker_due";

@@ -107,4 +107,19 @@ public sealed class BatchRunnerTests
             Assert.Equal(["m:entered", "m:succeeded"], (await TraceAsync(h, instance.Id))[^2..]);
         }
     }
+
+    [Fact]
+    public async Task On_PostgreSQL_outbox_pages_keep_room_for_the_update_that_marks_a_message_sent()
+    {
+        if (!TestProvider.IsPostgreSql)
+        {
+            Assert.Skip("PostgreSQL only: a storage parameter of its tables");
+        }
+        await using var h = await EngineHarness.StartAsync(Ct);
+        await using var db = h.App.Db();
+        var options = await db.Database.SqlQueryRaw<string>(
+            """SELECT array_to_string(reloptions, ',') AS "Value" FROM pg_class WHERE relname = 'OutboxMessages'""").SingleAsync(Ct);
+        // Without it the update after each send is not heap-only: a new entry in each of the outbox's four indexes.
+        Assert.Contains("fillfactor=50", options, StringComparison.Ordinal);
+    }
 }

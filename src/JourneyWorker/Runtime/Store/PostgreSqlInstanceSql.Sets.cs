@@ -1,9 +1,9 @@
 namespace JourneyWorker.Runtime.Store;
 
 /// <summary>
-/// The runner's writes as one statement per kind of row over unnest(arrays): a batch of 64 e-mails was ~450 statements
-/// (each parsed, planned and executed on its own by the server), it is now a handful whatever the batch's size. The
-/// casts name each array's type, so an array that holds only NULLs still has one.
+/// The runner's writes as one statement per kind of row over unnest(arrays): a write of 64 messages checkpointed and 64
+/// completed was ~450 statements (each parsed, planned and executed on its own by the server), it is now a handful
+/// whatever the batch's size. The casts name each array's type, so an array that holds only NULLs still has one.
 /// </summary>
 public sealed partial class PostgreSqlInstanceSql
 {

@@ -7,7 +7,7 @@ namespace JourneyWorker.Bench;
 /// <summary>What the scenarios run against: SQLite in the temp folder (default), or PostgreSQL with one or two worker processes.</summary>
 /// <param name="Caps">Whether a frequency rule is in force for the e-mails (one that caps nobody, so that the figure is the cost of the check).</param>
 /// <param name="Emails">How many of audience-entry's e-mails are timed (a multiple of the 500-instance claim on SQLite); null: quick 2,000, full all.</param>
-public sealed record BenchTarget(string Provider, string? PostgresServer, int Workers, bool Caps = false, long? Emails = null)
+public sealed record BenchTarget(string Provider, string? PostgresServer, int Workers, bool Caps = false, long? Emails = null, TimersSize? Timers = null)
 {
     public const string Sqlite = "sqlite";
     public const string PostgreSql = "postgresql";

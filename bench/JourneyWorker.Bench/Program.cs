@@ -16,8 +16,8 @@ public static class BenchProgram
                               batched INSERT; then its e-mails (quick: the first 2,000) to a loopback SMTP sink
                               vs a bare MailKit loop
               intake          POST /api/events under 50 concurrent connections on Kestrel vs a bare durable route
-              timers          N waiting timers (1,000,000, all due over 60 s; quick 50,000, 5,000 due over 10 s):
-                              lateness p50/p99, idle CPU with the poller running, peak RSS
+              timers          N waiting timers (1,000,000, 200,000 due over 60 s; quick 50,000, 5,000 due over 10 s):
+                              lateness p50/p99, idle CPU with the poller running, peak RSS, size per waiting instance
               preview         audience count + 20-profile sample on 100,000 and 1,000,000 profiles (quick: 100,000)
               simulate        POST /api/journeys/{id}/simulate of the seed journey for 10,000 audience members over 91 days
                               (quick 2,000): the whole request, against the goal of 10 s
@@ -41,6 +41,10 @@ public static class BenchProgram
             --emails N   audience-entry: time the first N e-mails (a multiple of 500; quick default 2,000, full: all)
             --profiles N import: N new profiles (a multiple of 10) and the first N/20 again, instead of the full or quick size;
                          audience-entry: N profiles (a multiple of 4,000, a quarter enter) instead of 1,000,000 (quick 50,000)
+            --waiting N  timers: N instances wait (default 1,000,000; quick 50,000)
+            --due-per-second R
+                         timers: R a second come due over the window (60 s; quick 10 s); the issue's size is
+                         --waiting 10000000 --due-per-second 10000
             """;
 
         var scenarios = new List<string>();
@@ -52,6 +56,8 @@ public static class BenchProgram
         var caps = false;
         long? emails = null;
         long? profiles = null;
+        long? waiting = null;
+        long? duePerSecond = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -65,6 +71,14 @@ public static class BenchProgram
                     break;
                 case "--profiles" when i + 1 < args.Length && long.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var p) && p > 0 && p % 10 == 0:
                     profiles = p;
+                    i++;
+                    break;
+                case "--waiting" when i + 1 < args.Length && long.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var w) && w > 0:
+                    waiting = w;
+                    i++;
+                    break;
+                case "--due-per-second" when i + 1 < args.Length && long.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var r) && r > 0:
+                    duePerSecond = r;
                     i++;
                     break;
                 case "--json" when i + 1 < args.Length: json = args[++i]; break;
@@ -98,7 +112,7 @@ public static class BenchProgram
             Console.Error.WriteLine("--workers 2 needs --provider postgresql: workers share a database only there.");
             return 2;
         }
-        var target = new BenchTarget(provider, provider == BenchTarget.PostgreSql ? server : null, workers, caps, emails);
+        var target = new BenchTarget(provider, provider == BenchTarget.PostgreSql ? server : null, workers, caps, emails, TimersSize.For(quick, waiting, duePerSecond));
 
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -135,7 +149,7 @@ public static class BenchProgram
                     {
                         "audience-entry" => AudienceEntryScenario.RunAsync(folder, profiles ?? (quick ? 50_000 : 1_000_000), quick, target, database, report, cancel.Token),
                         "intake" => IntakeScenario.RunAsync(folder, quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(20), target, database, report, cancel.Token),
-                        "timers" => TimersScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, quick, target, database, report, cancel.Token),
+                        "timers" => TimersScenario.RunAsync(folder, target.Timers!, target, database, report, cancel.Token),
                         "simulate" => SimulateScenario.RunAsync(folder, quick ? 2_000 : 10_000, database, report, cancel.Token),
                         "import" => ImportScenario.RunAsync(folder, profiles ?? (quick ? 10_000 : 1_000_000), profiles / 20 ?? (quick ? 1_000 : 50_000), target, database, report, cancel.Token),
                         "report" => ReportScenario.RunAsync(folder, quick ? 50_000 : 1_000_000, database, report, cancel.Token),

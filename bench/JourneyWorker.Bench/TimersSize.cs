@@ -14,9 +14,9 @@ public sealed record TimersSize(long Waiting, long Due, TimeSpan Window, TimeSpa
         var window = TimeSpan.FromSeconds(quick ? 10 : 60);
         var n = waiting ?? (quick ? 50_000 : 1_000_000);
         var due = duePerSecond is { } rate ? (long)(rate * window.TotalSeconds) : quick ? 5_000 : 200_000;
-        // After the bulk load the process is busy for a while (tiered JIT, the GC, the WAL checkpoint, the Read
-        // Audience's one scan of every profile); the scan grows with the table, so larger sizes settle longer.
-        var settle = TimeSpan.FromSeconds((quick ? 30 : 60) + Math.Max(0, n - 1_000_000) / 1_000_000 * 10);
+        // After the bulk load the process is busy for a while (tiered JIT, the GC, the WAL checkpoint; on PostgreSQL the
+        // Read Audience's one scan of every profile), longer after a larger load.
+        var settle = TimeSpan.FromSeconds((quick ? 30 : 60) + Math.Max(0, n - 1_000_000) / 1_000_000 * 5);
         return new TimersSize(n, Math.Min(n, due), window, TimeSpan.FromSeconds(quick ? 5 : 20), settle);
     }
 

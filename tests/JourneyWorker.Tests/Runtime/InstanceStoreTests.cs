@@ -107,8 +107,40 @@ public sealed class InstanceStoreTests
                 plan.Add(reader.GetString(3));
             }
         }
-        Assert.Contains(plan, line => line.Contains("USING INDEX IX_JourneyInstances_Status_DueAt (Status=? AND DueAt<?)", StringComparison.Ordinal));
+        // One seek per state, each read in due order and stopped at the limit: a single seek with both states in an IN
+        // list gathers and sorts every due row for each claim, however large the backlog.
+        Assert.Equal(2, plan.Count(line => line.Contains("USING INDEX IX_JourneyInstances_Status_DueAt (Status=? AND DueAt<?)", StringComparison.Ordinal)));
         Assert.DoesNotContain(plan, line => line.StartsWith("SCAN JourneyInstances", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_claim_takes_the_earliest_due_unleased_instances_of_both_states_up_to_its_limit()
+    {
+        await using var h = await EngineHarness.StartAsync(Ct);
+        var (journey, _) = await StartReadAudienceAsync(h, 6, "w", "", """{"id": "w", "type": "wait", "duration": "P1D", "next": "m"}""", Mail("m"));
+        var ids = (await InstancesAsync(h, journey)).Select(i => i.Id).ToArray();
+        // (state, due, lease until): due at 5 (active), 10 (waiting), 20 (waiting, leased by another worker), 30 (active),
+        // 40 (waiting), 1,000 (waiting, not due at 100).
+        (string Status, long Due, long? Lease)[] rows =
+            [(InstanceStatus.Active, 30, null), (InstanceStatus.Waiting, 10, null), (InstanceStatus.Waiting, 20, 500),
+             (InstanceStatus.Active, 5, null), (InstanceStatus.Waiting, 40, null), (InstanceStatus.Waiting, 1_000, null)];
+        await using (var db = h.App.Db())
+        {
+            for (var k = 0; k < rows.Length; k++)
+            {
+                var (status, due, lease) = rows[k];
+                await db.JourneyInstances.Where(i => i.Id == ids[k]).ExecuteUpdateAsync(u => u
+                    .SetProperty(i => i.Status, status).SetProperty(i => i.DueAt, due)
+                    .SetProperty(i => i.LeaseOwner, lease == null ? null : "other").SetProperty(i => i.LeaseUntil, lease), Ct);
+            }
+        }
+        var store = h.App.Services.GetRequiredService<InstanceStore>();
+
+        Assert.Equal(new[] { ids[3], ids[1] }.Order(), (await store.ClaimAsync("me", 2, 100, 1_000, Ct)).Order());
+        Assert.Equal(new[] { ids[0], ids[4] }.Order(), (await store.ClaimAsync("me", 10, 100, 1_000, Ct)).Order());
+        Assert.Empty(await store.ClaimAsync("me", 10, 100, 1_000, Ct));
+        // Once the other worker's lease has run out, its instance is taken over; this worker's own leases still hold.
+        Assert.Equal(new[] { ids[2] }, await store.ClaimAsync("me", 10, 600, 1_000, Ct));
     }
 
     [Fact]

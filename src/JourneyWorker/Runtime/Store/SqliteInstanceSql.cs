@@ -13,12 +13,25 @@ public sealed class SqliteInstanceSql : InstanceSql
 
     protected override string IdIn(string column) => $"\"{column}\" IN (SELECT value FROM json_each(@ids))";
 
-    /// <summary>One atomic UPDATE stamps owner and lease expiry on due rows that no live lease holds.</summary>
+    /// <summary>
+    /// One atomic UPDATE stamps owner and lease expiry on due rows that no live lease holds. One ordered, limited seek of
+    /// the (Status, DueAt) index per state, as on PostgreSQL: with both states in one IN list SQLite gathered every due
+    /// row (reading each row's lease) into a temp b-tree and sorted it for each claim, so a claim's cost grew with the
+    /// backlog, and a backlog once built fed itself (600,000 timers due over a minute among 10,000,000 waiting).
+    /// </summary>
     public override string Claim => """
         UPDATE "JourneyInstances" SET "LeaseOwner" = @owner, "LeaseUntil" = @until
         WHERE "Id" IN (
-            SELECT "Id" FROM "JourneyInstances"
-            WHERE "Status" IN (@active, @waiting) AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now)
+            SELECT "Id" FROM (
+                SELECT * FROM (
+                    SELECT "Id", "DueAt" FROM "JourneyInstances"
+                    WHERE "Status" = @active AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now)
+                    ORDER BY "DueAt" LIMIT @limit)
+                UNION ALL
+                SELECT * FROM (
+                    SELECT "Id", "DueAt" FROM "JourneyInstances"
+                    WHERE "Status" = @waiting AND "DueAt" <= @now AND ("LeaseUntil" IS NULL OR "LeaseUntil" < @now)
+                    ORDER BY "DueAt" LIMIT @limit))
             ORDER BY "DueAt"
             LIMIT @limit)
         RETURNING "Id"

@@ -43,8 +43,82 @@ public sealed partial class AudienceReader(
             chunk = (int)Math.Clamp(perSecond, 1, chunk);
         }
 
+        // On PostgreSQL the rule and the inserts are the server's work, and one chunk at a time keeps one of its cores busy:
+        // lanes over ranges of profile ids keep more of them busy. SQLite has one writer; a throttle paces one lane.
+        var lanes = store.OverlapsCommits && start.Throttle is null ? options.Value.AudienceReadConnections : 1;
+        var ranges = await RangesAsync(db, lanes, cancellationToken);
+        int admitted;
+        if (ranges.Count == 1)
+        {
+            admitted = await ReadRangeAsync(db, journey, start, rule, ranges[0], chunk, testOnly, cancellationToken);
+        }
+        else
+        {
+            // A lane that fails stops the others: the read is run again whole, skipping whoever is in.
+            using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var reads = ranges.Select(range => ReadLaneAsync(journey, start, rule, range, chunk, testOnly, failed)).ToList();
+            admitted = (await Task.WhenAll(reads)).Sum();
+        }
+
+        if (!testOnly && !cancellationToken.IsCancellationRequested)
+        {
+            await db.JourneyVersions.Where(v => v.Id == versionId)
+                .ExecuteUpdateAsync(s => s.SetProperty(v => v.AudienceReadAt, time.GetUtcNow().UtcDateTime), cancellationToken);
+        }
+        LogRead(logger, versionId, admitted);
+        return admitted;
+    }
+
+    /// <summary>
+    /// Splits the profile ids into <paramref name="lanes"/> ranges of equal width (after, up to]; the last is open, so that
+    /// profiles created while the read runs are read as a single lane reads them.
+    /// </summary>
+    private static async Task<List<(long After, long UpTo)>> RangesAsync(JourneyDbContext db, int lanes, CancellationToken cancellationToken)
+    {
+        if (lanes <= 1)
+        {
+            return [(0, long.MaxValue)];
+        }
+        var first = await db.Profiles.MinAsync(p => (long?)p.Id, cancellationToken);
+        var last = await db.Profiles.MaxAsync(p => (long?)p.Id, cancellationToken);
+        if (first is not { } low || last is not { } high || high - low < lanes)
+        {
+            return [(0, long.MaxValue)];
+        }
+        var width = (high - low + 1) / lanes;
+        var ranges = new List<(long After, long UpTo)>(lanes);
+        for (var i = 0; i < lanes; i++)
+        {
+            var after = i == 0 ? 0 : low - 1 + (i * width);
+            ranges.Add((after, i == lanes - 1 ? long.MaxValue : low - 1 + ((i + 1) * width)));
+        }
+        return ranges;
+    }
+
+    private async Task<int> ReadLaneAsync(
+        CompiledJourney journey, NodeDefinition start, string rule, (long After, long UpTo) range, int chunk, bool testOnly, CancellationTokenSource failed)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
+            return await ReadRangeAsync(db, journey, start, rule, range, chunk, testOnly, failed.Token);
+        }
+        catch
+        {
+            await failed.CancelAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Admits the members of one range of profile ids, chunk after chunk, each chunk its own transaction.</summary>
+    private async Task<int> ReadRangeAsync(
+        JourneyDbContext db, CompiledJourney journey, NodeDefinition start, string rule, (long After, long UpTo) range, int chunk, bool testOnly,
+        CancellationToken cancellationToken)
+    {
+        var versionId = journey.Version.Id;
         var admitted = 0;
-        long after = 0;
+        var after = range.After;
         while (!cancellationToken.IsCancellationRequested)
         {
             if (!await CanAdmitAsync(db, versionId, testOnly, cancellationToken))
@@ -56,7 +130,7 @@ public sealed partial class AudienceReader(
             var now = time.GetUtcNow();
             var members = AudienceQuery.Where(rule, now, db.Dialect());
             var (count, next) = await store.WriteAsync(db,
-                tx => tx.AdmitMembersAsync(journey, members, after, chunk, testOnly, now, cancellationToken), cancellationToken);
+                tx => tx.AdmitMembersAsync(journey, members, after, range.UpTo, chunk, testOnly, now, cancellationToken), cancellationToken);
             admitted += count;
             if (next is not { } last)
             {
@@ -74,13 +148,6 @@ public sealed partial class AudienceReader(
                 }
             }
         }
-
-        if (!testOnly && !cancellationToken.IsCancellationRequested)
-        {
-            await db.JourneyVersions.Where(v => v.Id == versionId)
-                .ExecuteUpdateAsync(s => s.SetProperty(v => v.AudienceReadAt, time.GetUtcNow().UtcDateTime), cancellationToken);
-        }
-        LogRead(logger, versionId, admitted);
         return admitted;
     }
 

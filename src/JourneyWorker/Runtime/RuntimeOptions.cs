@@ -32,6 +32,14 @@ public sealed class RuntimeOptions
     [Range(1, 100_000)]
     public int AudienceChunkSize { get; set; } = 2_000;
 
+    /// <summary>
+    /// Chunks of one Read Audience in flight at once on PostgreSQL, each on its own connection over its own range of
+    /// profile ids (the server evaluates the rule and inserts: one chunk at a time keeps one of its cores busy). SQLite
+    /// has one writer and reads one chunk at a time whatever this says.
+    /// </summary>
+    [Range(1, 16)]
+    public int AudienceReadConnections { get; set; } = 2;
+
     /// <summary>Names this process in claims; unique per start so that a restarted worker never mistakes old leases for its own.</summary>
     public string WorkerId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 }

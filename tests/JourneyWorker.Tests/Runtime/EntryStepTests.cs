@@ -78,13 +78,36 @@ public sealed class EntryStepTests
         long? after = 0;
         while (after is { } from)
         {
-            var page = await store.WriteAsync(tx => tx.AdmitMembersAsync(compiled, AudienceQuery.Where("n > 0", now, db.Dialect()), from, 2, false, now, Ct), Ct);
+            var page = await store.WriteAsync(tx => tx.AdmitMembersAsync(compiled, AudienceQuery.Where("n > 0", now, db.Dialect()), from, long.MaxValue, 2, false, now, Ct), Ct);
             pages.Add(page);
             after = page.Last;
         }
 
         Assert.Equal([(1, ids[1]), (1, ids[3]), (2, ids[5]), (1, null)], pages);
         Assert.Equal(ids, (await InstancesAsync(h, journey)).Select(i => i.ProfileId));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task A_read_over_several_lanes_admits_every_member_once(int lanes)
+    {
+        // On PostgreSQL the read runs its chunks in lanes over ranges of profile ids (SQLite always reads in one lane):
+        // ranges must meet without a gap or an overlap, and a second read must admit nobody.
+        await using var h = await EngineHarness.StartAsync(Ct, configure: app => app
+            .With("Runtime:AudienceChunkSize", "4")
+            .With("Runtime:AudienceReadConnections", lanes.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await h.ImportAsync(ProfilesNdjson(61), Ct);
+        var audience = await AudienceAsync(h, "n <= 5 or n = 20 or n >= 40");
+        var (journey, version) = await PublishAsync(h, Journey("read", "", Read(audience, "m"), Mail("m")));
+
+        Assert.Equal(28, await h.ReadAudienceAsync(version, testOnly: false, Ct));
+        Assert.Equal(0, await h.ReadAudienceAsync(version, testOnly: false, Ct));
+
+        await using var db = h.App.Db();
+        var expected = await db.Profiles.OrderBy(p => p.Id).Select(p => p.Id).ToListAsync(Ct);
+        var members = Enumerable.Range(1, 61).Where(n => n <= 5 || n == 20 || n >= 40).Select(n => expected[n - 1]);
+        Assert.Equal(members, (await InstancesAsync(h, journey)).Select(i => i.ProfileId).Order());
     }
 
     [Fact]
@@ -109,7 +132,7 @@ public sealed class EntryStepTests
         await Task.WhenAny(admitted.Task, holder);
         await (holder.IsCompleted ? holder : admitted.Task);
 
-        var page = store.WriteAsync(tx => tx.AdmitMembersAsync(compiled, AudienceQuery.Where("n > 0", now, db.Dialect()), 0, 10, false, now, Ct), Ct);
+        var page = store.WriteAsync(tx => tx.AdmitMembersAsync(compiled, AudienceQuery.Where("n > 0", now, db.Dialect()), 0, long.MaxValue, 10, false, now, Ct), Ct);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!page.IsCompleted && !await QueuedAsync(h) && DateTime.UtcNow < deadline)
         {

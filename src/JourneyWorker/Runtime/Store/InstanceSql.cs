@@ -297,7 +297,7 @@ public abstract partial class InstanceSql
     /// <summary>Admits the profiles whose ids are in @ids.</summary>
     public abstract string AdmitProfiles { get; }
 
-    /// <summary>The audience's next members after @after (test profiles only in test mode); the fragment's values are @p0…</summary>
+    /// <summary>The audience's next members after @after and up to @upto (test profiles only in test mode); the fragment's values are @p0…</summary>
     public abstract string Members(string membersSql);
 
     /// <summary>How many members a page of <see cref="Members"/> holds, and the last one.</summary>

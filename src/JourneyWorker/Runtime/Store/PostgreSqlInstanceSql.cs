@@ -243,7 +243,7 @@ public sealed partial class PostgreSqlInstanceSql : InstanceSql
 
     public override string Members(string membersSql) => $"""
         SELECT "Id", "IsTest" FROM "Profiles"
-        WHERE "Id" > @after AND ({membersSql}) AND (NOT @testOnly OR "IsTest")
+        WHERE "Id" > @after AND "Id" <= @upto AND ({membersSql}) AND (NOT @testOnly OR "IsTest")
         ORDER BY "Id" LIMIT @limit
         """;
 }

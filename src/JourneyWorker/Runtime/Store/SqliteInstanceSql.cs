@@ -110,7 +110,7 @@ public sealed class SqliteInstanceSql : InstanceSql
 
     public override string Members(string membersSql) => $"""
         SELECT "Id", "IsTest" FROM "Profiles"
-        WHERE "Id" > @after AND ({membersSql}) AND (@testOnly = 0 OR "IsTest" = 1)
+        WHERE "Id" > @after AND "Id" <= @upto AND ({membersSql}) AND (@testOnly = 0 OR "IsTest" = 1)
         ORDER BY "Id" LIMIT @limit
         """;
 

@@ -40,12 +40,14 @@ public sealed partial class StoreTransaction
     }
 
     /// <summary>
-    /// Admits the audience's next <paramref name="limit"/> members after profile <paramref name="afterId"/>, selecting
-    /// and inserting them in one statement. Returns how many were admitted and the last member looked at, or null for
-    /// the last when none are left after these. One call never looks at more than <paramref name="limit"/> members.
+    /// Admits the audience's next <paramref name="limit"/> members after profile <paramref name="afterId"/> and up to
+    /// profile <paramref name="upToId"/> (a range of one lane of the read), selecting and inserting them in one statement.
+    /// Returns how many were admitted and the last member looked at, or null for the last when none are left after these
+    /// in the range. One call never looks at more than <paramref name="limit"/> members.
     /// </summary>
     public async Task<(int Admitted, long? Last)> AdmitMembersAsync(
-        CompiledJourney journey, SqlFragment members, long afterId, int limit, bool testOnly, DateTimeOffset now, CancellationToken cancellationToken)
+        CompiledJourney journey, SqlFragment members, long afterId, long upToId, int limit, bool testOnly, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         if (journey.Start is null)
@@ -68,18 +70,18 @@ public sealed partial class StoreTransaction
             await transaction.SaveAsync(AdmitSavepoint, cancellationToken);
             try
             {
-                (admitted, last) = await InsertMembersAsync(unguarded, journey, members, afterId, limit, testOnly, now, cancellationToken);
+                (admitted, last) = await InsertMembersAsync(unguarded, journey, members, (afterId, upToId), limit, testOnly, now, cancellationToken);
             }
             catch (DbException e) when (e.SqlState == UniqueViolation)
             {
                 // A profile of the page was admitted by another transaction (an event's) after the statement's snapshot.
                 await transaction.RollbackAsync(AdmitSavepoint, cancellationToken);
-                (admitted, last) = await InsertMembersAsync(sql.Admit(profiles, condition, "ProfileId"), journey, members, afterId, limit, testOnly, now, cancellationToken);
+                (admitted, last) = await InsertMembersAsync(sql.Admit(profiles, condition, "ProfileId"), journey, members, (afterId, upToId), limit, testOnly, now, cancellationToken);
             }
         }
         else
         {
-            (admitted, last) = await InsertMembersAsync(sql.Admit(profiles, condition, "ProfileId"), journey, members, afterId, limit, testOnly, now, cancellationToken);
+            (admitted, last) = await InsertMembersAsync(sql.Admit(profiles, condition, "ProfileId"), journey, members, (afterId, upToId), limit, testOnly, now, cancellationToken);
         }
         Counters.Instances(journey.Version.Id, journey.Start.Next, InstanceStatus.Active, admitted);
         MadeWorkDue |= admitted > 0;
@@ -91,7 +93,7 @@ public sealed partial class StoreTransaction
         // Some were skipped or the audience ran out: only then is the page looked at again to learn which.
         await using var probe = Command(sql.CountMembers(members.Sql));
         probe.AddParameter("@testOnly", testOnly);
-        AddMemberParameters(probe, members, afterId, limit);
+        AddMemberParameters(probe, members, (afterId, upToId), limit);
         await using var page = await probe.ExecuteReaderAsync(cancellationToken);
         await page.ReadAsync(cancellationToken);
         return (admitted, page.GetInt64(0) < limit ? null : page.GetInt64(1));
@@ -103,11 +105,12 @@ public sealed partial class StoreTransaction
     private const string UniqueViolation = "23505";
 
     private async Task<(int Admitted, long Last)> InsertMembersAsync(
-        string text, CompiledJourney journey, SqlFragment members, long afterId, int limit, bool testOnly, DateTimeOffset now, CancellationToken cancellationToken)
+        string text, CompiledJourney journey, SqlFragment members, (long After, long UpTo) range, int limit, bool testOnly, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
-        var (admitted, last) = (0, afterId);
+        var (admitted, last) = (0, range.After);
         await using var insert = AdmitCommand(text, journey, testOnly, now, null, null);
-        AddMemberParameters(insert, members, afterId, limit);
+        AddMemberParameters(insert, members, range, limit);
         await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -117,9 +120,10 @@ public sealed partial class StoreTransaction
         return (admitted, last);
     }
 
-    private static void AddMemberParameters(DbCommand command, SqlFragment members, long afterId, int limit)
+    private static void AddMemberParameters(DbCommand command, SqlFragment members, (long After, long UpTo) range, int limit)
     {
-        command.AddParameter("@after", afterId);
+        command.AddParameter("@after", range.After);
+        command.AddParameter("@upto", range.UpTo);
         command.AddParameter("@limit", limit);
         for (var i = 0; i < members.Parameters.Count; i++)
         {

@@ -54,6 +54,22 @@ public sealed class WriteGate
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="write"/> beside gated writes (PostgreSQL only, where the database orders concurrent
+    /// transactions itself) and counts it in <see cref="Writes"/> as a gated write that may have made work due.
+    /// </summary>
+    public async Task<T> RunBesideAsync<T>(Func<Task<T>> write)
+    {
+        try
+        {
+            return await write();
+        }
+        finally
+        {
+            Interlocked.Increment(ref _writes);
+        }
+    }
+
     public Task RunAsync(Func<Task> write, CancellationToken cancellationToken) =>
         RunAsync(async () =>
         {

@@ -129,7 +129,9 @@ public sealed partial class AudienceReader(
             var started = time.GetTimestamp();
             var now = time.GetUtcNow();
             var members = AudienceQuery.Where(rule, now, db.Dialect());
-            var (count, next) = await store.WriteAsync(db,
+            // Lanes write beside each other (and beside the runner and the intake): on PostgreSQL an admission that meets
+            // another transaction's admission of the same profile waits for it and then skips that profile.
+            var (count, next) = await store.WriteBesideAsync(db,
                 tx => tx.AdmitMembersAsync(journey, members, after, range.UpTo, chunk, testOnly, now, cancellationToken), cancellationToken);
             admitted += count;
             if (next is not { } last)

@@ -48,6 +48,16 @@ public sealed partial class InstanceStore(IServiceScopeFactory scopes, WriteGate
     public Task<T> WriteAsync<T>(JourneyDbContext db, Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken) =>
         StoreSession.WriteAsync(db, gate, catalog, sql, work, cancellationToken);
 
+    /// <summary>
+    /// As <see cref="WriteAsync{T}(JourneyDbContext, Func{StoreTransaction, Task{T}}, CancellationToken)"/>, but beside the
+    /// write gate where the database orders concurrent writers itself (<see cref="OverlapsCommits"/>: PostgreSQL, whose
+    /// workers in other processes write beside this one's gate anyway); under it on SQLite.
+    /// </summary>
+    public Task<T> WriteBesideAsync<T>(JourneyDbContext db, Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        OverlapsCommits
+            ? gate.RunBesideAsync(() => StoreSession.TransactAsync(db, catalog, sql, work, cancellationToken))
+            : WriteAsync(db, work, cancellationToken);
+
     /// <summary>Runs <paramref name="work"/> in one transaction on a connection of its own, under the write gate, and commits.</summary>
     public async Task<T> WriteAsync<T>(Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken)
     {

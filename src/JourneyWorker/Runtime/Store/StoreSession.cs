@@ -42,20 +42,23 @@ public sealed partial class StoreSession : IAsyncDisposable
 
     internal static Task<T> WriteAsync<T>(
         JourneyDbContext db, WriteGate gate, JourneyCatalog catalog, InstanceSql sql, Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken) =>
-        gate.RunAsync(async () =>
+        gate.RunAsync(() => TransactAsync(db, catalog, sql, work, cancellationToken), cancellationToken);
+
+    internal static async Task<T> TransactAsync<T>(
+        JourneyDbContext db, JourneyCatalog catalog, InstanceSql sql, Func<StoreTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var tx = new StoreTransaction(db, transaction.GetDbTransaction(), catalog, sql);
+        var result = await work(tx);
+        await tx.Counters.ApplyAsync(transaction.GetDbTransaction(), sql, cancellationToken);
+        if (sql.NotifyDue is { } notify && tx.MadeWorkDue)
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var tx = new StoreTransaction(db, transaction.GetDbTransaction(), catalog, sql);
-            var result = await work(tx);
-            await tx.Counters.ApplyAsync(transaction.GetDbTransaction(), sql, cancellationToken);
-            if (sql.NotifyDue is { } notify && tx.MadeWorkDue)
-            {
-                await using var command = tx.Command(notify);
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await transaction.CommitAsync(cancellationToken);
-            return result;
-        }, cancellationToken);
+            await using var command = tx.Command(notify);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
 
     internal DbCommand Command(string text)
     {

@@ -50,7 +50,7 @@ public sealed partial class AudienceReader(
         int admitted;
         if (ranges.Count == 1)
         {
-            admitted = await ReadRangeAsync(db, journey, start, rule, ranges[0], chunk, testOnly, cancellationToken);
+            admitted = await ReadWindowsAsync(db, journey, start, rule, chunk, testOnly, cancellationToken);
         }
         else
         {
@@ -94,6 +94,35 @@ public sealed partial class AudienceReader(
         }
         return ranges;
     }
+
+    /// <summary>
+    /// One lane over every profile id, in windows of <see cref="WindowChunks"/> chunks' worth of ids. A chunk fills only
+    /// once it has found its members, so over a rule that few profiles match one chunk would read the whole profile table in
+    /// one write transaction (on SQLite, holding the only writer from timers and intake); a window bounds what one chunk reads.
+    /// </summary>
+    private async Task<int> ReadWindowsAsync(
+        JourneyDbContext db, CompiledJourney journey, NodeDefinition start, string rule, int chunk, bool testOnly, CancellationToken cancellationToken)
+    {
+        var width = (long)chunk * WindowChunks;
+        var admitted = 0;
+        long after = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            // Profiles created while the read runs are read too, as an open range would: the last id is looked up again.
+            var last = await db.Profiles.MaxAsync(p => (long?)p.Id, cancellationToken) ?? 0;
+            if (after >= last || !await CanAdmitAsync(db, journey.Version.Id, testOnly, cancellationToken))
+            {
+                break;
+            }
+            var upTo = after + width;
+            admitted += await ReadRangeAsync(db, journey, start, rule, (after, upTo), chunk, testOnly, cancellationToken);
+            after = upTo;
+        }
+        return admitted;
+    }
+
+    /// <summary>Ids one chunk of a single-lane read may look through at most, in chunks: members are rarely sparser than one in eight.</summary>
+    private const int WindowChunks = 8;
 
     private async Task<int> ReadLaneAsync(
         CompiledJourney journey, NodeDefinition start, string rule, (long After, long UpTo) range, int chunk, bool testOnly, CancellationTokenSource failed)

@@ -92,8 +92,9 @@ public sealed class EntryStepTests
     [InlineData(3)]
     public async Task A_read_over_several_lanes_admits_every_member_once(int lanes)
     {
-        // On PostgreSQL the read runs its chunks in lanes over ranges of profile ids (SQLite always reads in one lane):
-        // ranges must meet without a gap or an overlap, and a second read must admit nobody.
+        // On PostgreSQL the read runs its chunks in lanes over ranges of profile ids; one lane (SQLite always) reads in
+        // windows of eight chunks' worth of ids (32 here, so 61 profiles take two windows): ranges and windows must meet
+        // without a gap or an overlap, and a second read must admit nobody.
         await using var h = await EngineHarness.StartAsync(Ct, configure: app => app
             .With("Runtime:AudienceChunkSize", "4")
             .With("Runtime:AudienceReadConnections", lanes.ToString(System.Globalization.CultureInfo.InvariantCulture)));

@@ -105,18 +105,25 @@ public sealed partial class AudienceReader(
     {
         var width = (long)chunk * WindowChunks;
         var admitted = 0;
-        long after = 0;
+        long after = 0, last = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
-            // Profiles created while the read runs are read too, as an open range would: the last id is looked up again.
-            var last = await db.Profiles.MaxAsync(p => (long?)p.Id, cancellationToken) ?? 0;
-            if (after >= last || !await CanAdmitAsync(db, journey.Version.Id, testOnly, cancellationToken))
+            if (after >= last)
+            {
+                // Profiles created while the read runs are read too, as an open range would read them.
+                last = await db.Profiles.MaxAsync(p => (long?)p.Id, cancellationToken) ?? 0;
+                if (after >= last)
+                {
+                    break;
+                }
+            }
+            var (count, stopped) = await ReadRangeAsync(db, journey, start, rule, (after, after + width), chunk, testOnly, cancellationToken);
+            admitted += count;
+            if (stopped)
             {
                 break;
             }
-            var upTo = after + width;
-            admitted += await ReadRangeAsync(db, journey, start, rule, (after, upTo), chunk, testOnly, cancellationToken);
-            after = upTo;
+            after += width;
         }
         return admitted;
     }
@@ -131,7 +138,7 @@ public sealed partial class AudienceReader(
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<JourneyDbContext>();
-            return await ReadRangeAsync(db, journey, start, rule, range, chunk, testOnly, failed.Token);
+            return (await ReadRangeAsync(db, journey, start, rule, range, chunk, testOnly, failed.Token)).Admitted;
         }
         catch
         {
@@ -140,8 +147,11 @@ public sealed partial class AudienceReader(
         }
     }
 
-    /// <summary>Admits the members of one range of profile ids, chunk after chunk, each chunk its own transaction.</summary>
-    private async Task<int> ReadRangeAsync(
+    /// <summary>
+    /// Admits the members of one range of profile ids, chunk after chunk, each chunk its own transaction; stopped when the
+    /// journey took no more members (paused, closed) before the range ran out.
+    /// </summary>
+    private async Task<(int Admitted, bool Stopped)> ReadRangeAsync(
         JourneyDbContext db, CompiledJourney journey, NodeDefinition start, string rule, (long After, long UpTo) range, int chunk, bool testOnly,
         CancellationToken cancellationToken)
     {
@@ -152,7 +162,7 @@ public sealed partial class AudienceReader(
         {
             if (!await CanAdmitAsync(db, versionId, testOnly, cancellationToken))
             {
-                break;
+                return (admitted, true);
             }
 
             var started = time.GetTimestamp();
@@ -179,7 +189,7 @@ public sealed partial class AudienceReader(
                 }
             }
         }
-        return admitted;
+        return (admitted, false);
     }
 
     private static Task<bool> CanAdmitAsync(JourneyDbContext db, Guid versionId, bool testOnly, CancellationToken cancellationToken) =>

@@ -6,6 +6,7 @@ using JourneyWorker.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using static JourneyWorker.Tests.Events.IntakeRequests;
 using static JourneyWorker.Tests.Runtime.Engine;
 
 namespace JourneyWorker.Tests.Events;
@@ -131,27 +132,6 @@ public sealed class EventIntakeOverlapTests
             Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
             await Task.Delay(10, Ct);
         }
-    }
-
-    private static string Purchase(int n, string product = "Shoes") =>
-        $$"""{"kind": "purchase", "email": "{{Email(n)}}", "product": "{{product}}"}""";
-
-    private static Task<HttpResponseMessage> Post(EngineHarness h, string json, string? key = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        if (key is not null)
-        {
-            request.Headers.Add("Idempotency-Key", key);
-        }
-        return h.App.Ingest().SendAsync(request, Ct);
-    }
-
-    private static async Task<JsonNode> AcceptedAsync(Task<HttpResponseMessage> post)
-    {
-        var response = await post;
-        var body = await response.Content.ReadAsStringAsync(Ct);
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, body);
-        return JsonNode.Parse(body)!;
     }
 
     private static int StoredCount(EngineHarness h)

@@ -22,12 +22,7 @@ public sealed partial class StoreSession
             {
                 var tx = new StoreTransaction(Db, transaction.GetDbTransaction(), _catalog, _sql);
                 var value = await work(tx);
-                await tx.Counters.ApplyAsync(transaction.GetDbTransaction(), _sql, cancellationToken);
-                if (_sql.NotifyDue is { } notify && tx.MadeWorkDue)
-                {
-                    await using var command = tx.Command(notify);
-                    await command.ExecuteNonQueryAsync(cancellationToken);
-                }
+                await tx.BeforeCommitAsync(cancellationToken);
                 if (tx.MadeWorkDue)
                 {
                     await transaction.CommitAsync(cancellationToken);

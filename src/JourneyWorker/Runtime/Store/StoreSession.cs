@@ -50,12 +50,7 @@ public sealed partial class StoreSession : IAsyncDisposable
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var tx = new StoreTransaction(db, transaction.GetDbTransaction(), catalog, sql);
         var result = await work(tx);
-        await tx.Counters.ApplyAsync(transaction.GetDbTransaction(), sql, cancellationToken);
-        if (sql.NotifyDue is { } notify && tx.MadeWorkDue)
-        {
-            await using var command = tx.Command(notify);
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await tx.BeforeCommitAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return result;
     }

@@ -28,6 +28,17 @@ public sealed partial class StoreTransaction(
     /// </summary>
     public bool MadeWorkDue { get; private set; }
 
+    /// <summary>What every commit of a store transaction sends last: the report's counters, and NOTIFY when work was made due.</summary>
+    internal async Task BeforeCommitAsync(CancellationToken cancellationToken)
+    {
+        await Counters.ApplyAsync(transaction, sql, cancellationToken);
+        if (sql.NotifyDue is { } notify && MadeWorkDue)
+        {
+            await using var command = Command(notify);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
     /// <summary>The caller's context, enlisted in this transaction, for its own rows (events, versions, profiles).</summary>
     public JourneyDbContext Db => db;
 
